@@ -131,11 +131,18 @@ impl Cursor<'_> {
 
     fn segment_id(&mut self) -> Result<[u8; 3], PathError> {
         let bytes = self.text.as_bytes();
-        let id = bytes.get(..3).ok_or_else(|| self.error("expected a segment id such as PID"))?;
+        let id = bytes
+            .get(..3)
+            .ok_or_else(|| self.error("expected a segment id such as PID"))?;
         let valid = id[0].is_ascii_uppercase()
-            && id[1..].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            && id[1..]
+                .iter()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         if !valid {
-            return Err(self.error("expected a segment id: an upper-case letter, then two upper-case letters or digits"));
+            return Err(self.error(concat!(
+                "expected a segment id: an upper-case letter, ",
+                "then two upper-case letters or digits"
+            )));
         }
         self.pos = 3;
         Ok([id[0], id[1], id[2]])

@@ -8,7 +8,8 @@ use std::borrow::Cow;
 /// value") from the null `""` ("delete the old value"), Ch.2 §2.5.3.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldValue<'a> {
-    /// The segment, field, repetition or component is absent, or present but empty.
+    /// The segment, field, repetition or component is absent, or present but empty (or made
+    /// only of separators, such as `^^`).
     Missing,
     /// The HL7 null: the field holds exactly `""`.
     Null,
