@@ -1,1 +1,47 @@
-//! Placeholder.
+//! The small contract between Ferry's engine and its adapters.
+//!
+//! An adapter knows its protocol and nothing of queues or the store. A **service** adapter
+//! receives from the outside and hands each message to an [`Intake`], which persists it and
+//! queues it for the service's targets; it acknowledges its sender only after
+//! [`Intake::submit`] returned, because that is when the message is durable. An
+//! **operation** adapter delivers one message at a time through [`Operation::deliver`] and
+//! says, by the class of its [`DeliveryError`], whether the engine should retry, fail or
+//! suspend the message; retry timing belongs to the engine.
+//!
+//! The engine finds adapters through a [`Registry`] of factories, one per kind name
+//! (`file`, `mllp`, …), filled by the `ferry` binary. Building an adapter from its settings
+//! is pure (no files, sockets or threads), so `ferry validate` can build every item to check
+//! it; I/O starts in [`Service::run`] and [`Operation::start`].
+
+mod inbound;
+mod listen;
+mod outbound;
+mod registry;
+
+pub use inbound::{
+    CharsetChoice, InboundMessage, Intake, IntakeError, Reply, ReplyOutcome, Service,
+    ServiceContext, Submitted,
+};
+pub use listen::announce_listener;
+pub use outbound::{Delivered, Delivery, DeliveryError, FailureClass, Operation};
+pub use registry::{OperationFactory, Registry, ServiceFactory};
+
+/// Why an adapter stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("{item}: {message}")]
+pub struct AdapterError {
+    /// The item the adapter serves.
+    pub item: ferry_message::ItemName,
+    /// What went wrong, for a person.
+    pub message: String,
+}
+
+impl AdapterError {
+    /// An error of `item` with a message.
+    pub fn new(item: &ferry_message::ItemName, message: impl Into<String>) -> Self {
+        AdapterError {
+            item: item.clone(),
+            message: message.into(),
+        }
+    }
+}

@@ -73,7 +73,9 @@ impl fmt::Display for Status {
 
 /// A status name that is not one of [`Status::ALL`].
 #[derive(Debug, thiserror::Error)]
-#[error("unknown status '{0}' (expected Queued, Delivered, Completed, Error, Suspended or Discarded)")]
+#[error(
+    "unknown status '{0}' (expected Queued, Delivered, Completed, Error, Suspended or Discarded)"
+)]
 pub struct ParseStatusError(String);
 
 impl FromStr for Status {

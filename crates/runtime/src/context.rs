@@ -1,0 +1,23 @@
+//! What every task of a running production shares.
+
+use std::sync::Arc;
+
+use ferry_hl7::FieldPath;
+use ferry_store::Store;
+use tokio_util::sync::CancellationToken;
+
+use crate::events::EventSink;
+use crate::items::Items;
+use crate::reply::ReplyHub;
+
+/// The shared state of a running production.
+pub(crate) struct Shared {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) items: Items,
+    pub(crate) events: EventSink,
+    pub(crate) replies: ReplyHub,
+    /// HL7 paths indexed for search, from the production's store settings.
+    pub(crate) search_fields: Vec<FieldPath>,
+    /// Cancelled when the production stops.
+    pub(crate) shutdown: CancellationToken,
+}

@@ -1,0 +1,283 @@
+//! The engine side of a service: inspects what the service received, writes it in one
+//! atomic batch, waits for the durability barrier, then wakes the targets' workers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ferry_adapter::{InboundMessage, Intake, IntakeError, Reply, Submitted};
+use ferry_message::{ItemName, NewBody};
+use ferry_store::{Accepted, Disposition, EventKind, EventLevel, InboundRecord, NewEvent};
+
+use crate::context::Shared;
+use crate::events::item_event;
+use crate::items::ItemState;
+use crate::metadata::{Inspection, inspect};
+use crate::reply::Answer;
+
+/// The intake of one service.
+pub(crate) struct ServiceIntake {
+    shared: Arc<Shared>,
+    item: Arc<ItemState>,
+    targets: Vec<ItemName>,
+}
+
+impl ServiceIntake {
+    pub(crate) fn new(shared: Arc<Shared>, item: Arc<ItemState>, targets: Vec<ItemName>) -> Self {
+        ServiceIntake {
+            shared,
+            item,
+            targets,
+        }
+    }
+
+    /// Inspects each message and turns it into a store record.
+    fn records(&self, messages: Vec<InboundMessage>) -> (Vec<InboundRecord>, Vec<Inspection>) {
+        messages
+            .into_iter()
+            .map(|message| {
+                let inspection = inspect(&message, &self.item.name, &self.shared.search_fields);
+                let disposition = match &inspection.rejected {
+                    Some(reason) => Disposition::Reject {
+                        reason: reason.clone(),
+                    },
+                    None => Disposition::Enqueue {
+                        targets: self.targets.clone(),
+                    },
+                };
+                let record = InboundRecord {
+                    source: self.item.name.clone(),
+                    body: NewBody {
+                        kind: message.kind,
+                        charset: inspection.charset.clone(),
+                        bytes: message.bytes,
+                    },
+                    doc_type: inspection.doc_type.clone(),
+                    search: inspection.search.clone(),
+                    duplicate_key: inspection.duplicate_key,
+                    disposition,
+                };
+                (record, inspection)
+            })
+            .unzip()
+    }
+
+    /// Events for rejected input and warnings, now that the message ids are known.
+    fn events(&self, accepted: &[Accepted], inspections: &[Inspection]) -> Vec<NewEvent> {
+        let mut events = Vec::new();
+        for (written, inspection) in accepted.iter().zip(inspections) {
+            let id = written.headers.first().copied();
+            if let Some(reason) = &inspection.rejected {
+                events.push(item_event(
+                    EventLevel::Error,
+                    EventKind::Failed,
+                    &self.item.name,
+                    id,
+                    format!("input rejected and kept with status Error: {reason}"),
+                ));
+            }
+            for warning in &inspection.warnings {
+                events.push(item_event(
+                    EventLevel::Warn,
+                    EventKind::Warning,
+                    &self.item.name,
+                    id,
+                    warning.clone(),
+                ));
+            }
+        }
+        events
+    }
+
+    /// Writes the records and their events, then waits until they are durable.
+    async fn persist(
+        &self,
+        records: Vec<InboundRecord>,
+        inspections: &[Inspection],
+    ) -> Result<Vec<Accepted>, IntakeError> {
+        let store = &self.shared.store;
+        let accepted = store
+            .accept(records, Vec::new())
+            .map_err(|e| IntakeError::Store(e.to_string()))?;
+
+        let events = self.events(&accepted, inspections);
+        for event in &events {
+            crate::events::log(event);
+        }
+        if !events.is_empty()
+            && let Err(error) = store.append_events(events)
+        {
+            tracing::error!(%error, "could not write to the event log");
+        }
+
+        store
+            .barrier()
+            .await
+            .map_err(|e| IntakeError::Store(e.to_string()))?;
+        self.shared.items.wake(&self.targets);
+        Ok(accepted)
+    }
+}
+
+fn submitted(accepted: Accepted, inspection: Inspection) -> Submitted {
+    let id = accepted
+        .headers
+        .first()
+        .copied()
+        .unwrap_or(ferry_message::MessageId(0));
+    match inspection.rejected {
+        Some(reason) => Submitted::Rejected { id, reason },
+        None => Submitted::Accepted {
+            id,
+            session: accepted.session,
+            possible_duplicate: accepted.possible_duplicate,
+            warnings: inspection.warnings,
+        },
+    }
+}
+
+#[async_trait]
+impl Intake for ServiceIntake {
+    async fn ready(&self) -> bool {
+        let shutdown = &self.shared.shutdown;
+        if !self.item.wait_enabled(shutdown).await {
+            return false;
+        }
+        let store = self.shared.store.as_ref();
+        self.shared
+            .items
+            .wait_for_room(store, &self.targets, shutdown)
+            .await
+    }
+
+    async fn submit(&self, messages: Vec<InboundMessage>) -> Result<Vec<Submitted>, IntakeError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (records, inspections) = self.records(messages);
+        let accepted = self.persist(records, &inspections).await?;
+        Ok(accepted
+            .into_iter()
+            .zip(inspections)
+            .map(|(a, i)| submitted(a, i))
+            .collect())
+    }
+
+    async fn request(
+        &self,
+        message: InboundMessage,
+        operation: &ItemName,
+        timeout: Duration,
+    ) -> Result<Reply, IntakeError> {
+        let responder = self.shared.items.get(operation);
+        if !responder.is_some_and(|state| state.role == ferry_production::Role::Operation) {
+            return Err(IntakeError::NoResponder(operation.clone()));
+        }
+
+        let (records, inspections) = self.records(vec![message]);
+        let rejected = inspections.iter().any(|i| i.rejected.is_some());
+        let (accepted, answer) = {
+            let registration = self.shared.replies.lock();
+            let accepted = self
+                .shared
+                .store
+                .accept(records, Vec::new())
+                .map_err(|e| IntakeError::Store(e.to_string()))?;
+            let session = accepted.first().map(|a| a.session);
+            let answer = match (session, rejected) {
+                (Some(session), false) => Some(registration.wait_for(session, operation.clone())),
+                _ => None,
+            };
+            (accepted, answer)
+        };
+        self.finish_request(accepted, inspections, answer, operation, timeout)
+            .await
+    }
+
+    fn warn(&self, text: String) {
+        self.shared.events.record_repeating(
+            "input-warning",
+            item_event(
+                EventLevel::Warn,
+                EventKind::Warning,
+                &self.item.name,
+                None,
+                text,
+            ),
+        );
+    }
+
+    fn error(&self, text: String) {
+        self.shared.events.record_repeating(
+            "input-error",
+            item_event(
+                EventLevel::Error,
+                EventKind::Failed,
+                &self.item.name,
+                None,
+                text,
+            ),
+        );
+    }
+}
+
+impl ServiceIntake {
+    /// Makes a request's message durable, then waits for its answer.
+    async fn finish_request(
+        &self,
+        accepted: Vec<Accepted>,
+        inspections: Vec<Inspection>,
+        answer: Option<tokio::sync::oneshot::Receiver<Answer>>,
+        operation: &ItemName,
+        timeout: Duration,
+    ) -> Result<Reply, IntakeError> {
+        let events = self.events(&accepted, &inspections);
+        for event in events {
+            self.shared.events.record(event);
+        }
+        self.shared
+            .store
+            .barrier()
+            .await
+            .map_err(|e| IntakeError::Store(e.to_string()))?;
+        self.shared.items.wake(&self.targets);
+
+        let (Some(first), Some(inspection)) =
+            (accepted.into_iter().next(), inspections.into_iter().next())
+        else {
+            return Err(IntakeError::Store("the store wrote no record".to_owned()));
+        };
+        let session = first.session;
+        let submitted = submitted(first, inspection);
+        let Some(answer) = answer else {
+            return Ok(Reply {
+                submitted,
+                outcome: None,
+                response: None,
+            });
+        };
+
+        match tokio::time::timeout(timeout, answer).await {
+            Ok(Ok(answer)) => Ok(self.reply(submitted, answer)),
+            Ok(Err(_)) | Err(_) => {
+                self.shared.replies.forget(session);
+                Err(IntakeError::Timeout {
+                    operation: operation.clone(),
+                    timeout,
+                    submitted,
+                })
+            }
+        }
+    }
+
+    fn reply(&self, submitted: Submitted, answer: Answer) -> Reply {
+        let response = answer
+            .response
+            .and_then(|id| self.shared.store.body(id).ok().flatten());
+        Reply {
+            submitted,
+            outcome: Some(answer.outcome),
+            response,
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! What each subcommand does, and its exit code.
+//!
+//! Exit codes: 0 success; 1 the production failed while running (store, I/O); 2 the
+//! production file is invalid or the command line is wrong; 3 the store is in use or
+//! cannot be opened.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use ferry_adapter::Registry;
+use ferry_production::{Diagnostics, Production};
+use ferry_runtime::{Engine, EngineError, check_production, store_config};
+use ferry_store::{EventKind, EventLevel, NewEvent, SledStore, Store};
+
+use crate::cli::{Cli, Command};
+
+const RUN_FAILED: u8 = 1;
+const INVALID: u8 = 2;
+const STORE_UNAVAILABLE: u8 = 3;
+
+/// Runs the chosen subcommand.
+pub(crate) fn dispatch(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Validate { production } => validate(&production),
+        Command::Run { production } => run(&production),
+        Command::Purge {
+            production,
+            older_than,
+        } => purge(&production, &older_than),
+    }
+}
+
+/// The adapters this binary knows.
+fn registry() -> Registry {
+    let mut registry = Registry::new();
+    registry
+        .add_service(ferry_file::FileServiceFactory)
+        .add_operation(ferry_file::FileOperationFactory);
+    registry
+}
+
+/// Loads and checks a production completely; prints every problem found.
+fn load(path: &Path, registry: &Registry) -> Result<Production, ExitCode> {
+    let env = |name: &str| std::env::var(name).ok();
+    let loaded = ferry_production::load(path, &env);
+    let mut diagnostics = loaded.diagnostics;
+    if let Some(production) = &loaded.production {
+        diagnostics.extend(check_production(production, registry));
+    }
+
+    match loaded.production {
+        Some(production) if diagnostics.is_empty() => Ok(production),
+        _ => {
+            report(&diagnostics);
+            Err(ExitCode::from(INVALID))
+        }
+    }
+}
+
+fn report(diagnostics: &Diagnostics) {
+    eprintln!("{diagnostics}");
+    let count = diagnostics.len();
+    let noun = if count == 1 { "error" } else { "errors" };
+    eprintln!("ferry: {count} {noun}; nothing started");
+}
+
+fn validate(path: &Path) -> ExitCode {
+    match load(path, &registry()) {
+        Ok(production) => {
+            println!(
+                "{}: production '{}' is valid ({} items)",
+                path.display(),
+                production.name,
+                production.items.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+fn run(path: &Path) -> ExitCode {
+    let registry = registry();
+    let production = match load(path, &registry) {
+        Ok(production) => production,
+        Err(code) => return code,
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("ferry: cannot start the async runtime: {error}");
+            return ExitCode::from(RUN_FAILED);
+        }
+    };
+    runtime.block_on(run_until_signal(production, registry))
+}
+
+async fn run_until_signal(production: Production, registry: Registry) -> ExitCode {
+    let engine = match Engine::start(&production, &registry).await {
+        Ok(engine) => engine,
+        Err(error @ EngineError::Store { .. }) => {
+            eprintln!("ferry: {error}");
+            eprintln!("hint: is another ferry running this production? Stop it first.");
+            return ExitCode::from(STORE_UNAVAILABLE);
+        }
+        Err(error) => {
+            eprintln!("ferry: {error}");
+            return ExitCode::from(RUN_FAILED);
+        }
+    };
+
+    let signal = wait_for_signal().await;
+    tracing::info!(signal, "shutting down");
+    match engine.shutdown().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("ferry: {error}");
+            ExitCode::from(RUN_FAILED)
+        }
+    }
+}
+
+/// Waits for SIGINT or SIGTERM; returns its name.
+async fn wait_for_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let terminate = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    match (terminate, interrupt) {
+        (Ok(mut terminate), Ok(mut interrupt)) => tokio::select! {
+            _ = terminate.recv() => "SIGTERM",
+            _ = interrupt.recv() => "SIGINT",
+        },
+        _ => {
+            // Without signal handlers, Ctrl-C through tokio is the only way left.
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
+    }
+}
+
+fn purge(path: &Path, older_than: &str) -> ExitCode {
+    let production = match load(path, &registry()) {
+        Ok(production) => production,
+        Err(code) => return code,
+    };
+    let age = match ferry_production::parse_duration(older_than) {
+        Ok(age) => age,
+        Err(error) => {
+            eprintln!("ferry: --older-than {older_than}: {error}");
+            return ExitCode::from(INVALID);
+        }
+    };
+    let Some(cutoff) = ferry_runtime::cutoff(age) else {
+        eprintln!("ferry: --older-than {older_than} reaches before 1970");
+        return ExitCode::from(INVALID);
+    };
+
+    let store = match SledStore::open(store_config(&production)) {
+        Ok((store, _)) => store,
+        Err(error) => {
+            eprintln!(
+                "ferry: cannot open the store at {}: {error}",
+                production.store.path.display()
+            );
+            eprintln!("hint: purge works on a stopped production; stop `ferry run` first.");
+            return ExitCode::from(STORE_UNAVAILABLE);
+        }
+    };
+    match store.purge(cutoff) {
+        Ok(report) => {
+            let text = format!(
+                "offline purge removed {} sessions ({} messages) created before {cutoff}",
+                report.sessions, report.headers
+            );
+            let event = NewEvent {
+                level: EventLevel::Info,
+                kind: EventKind::Admin,
+                item: None,
+                message: None,
+                actor: Some("cli".to_owned()),
+                text,
+            };
+            if let Err(error) = store.append_events(vec![event]) {
+                eprintln!("ferry: warning: the purge is not in the event log: {error}");
+            }
+            println!(
+                "purged {} sessions ({} messages, {} bodies) created before {cutoff}; kept {} \
+                 older sessions that still hold queued, in-flight, suspended or failed messages",
+                report.sessions, report.headers, report.bodies, report.kept
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("ferry: purge failed: {error}");
+            ExitCode::from(RUN_FAILED)
+        }
+    }
+}

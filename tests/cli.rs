@@ -1,0 +1,222 @@
+//! The `ferry` command line: validate, exit codes, purge.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::binary::{Ferry, ferry};
+use common::hl7::m;
+use common::{visible_files, wait_until};
+use ferry_message::{MessageId, Status};
+use ferry_store::{Query, SledStore, Store, StoreConfig};
+
+#[test]
+fn every_example_production_is_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = common::repo().join("productions");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let (status, stdout, stderr) = ferry(
+            &["validate", path.to_str().unwrap()],
+            &[("FERRY_DATA", dir.path())],
+        );
+        assert!(status.success(), "{}: {stderr}", path.display());
+        assert!(stdout.contains("is valid"), "{stdout}");
+        checked += 1;
+    }
+    assert!(checked >= 1);
+}
+
+#[test]
+fn an_invalid_production_reports_every_error_and_starts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.yaml");
+    std::fs::write(
+        &path,
+        "production: broken\n\
+         items:\n  \
+           - name: In\n    \
+             service: mllp\n    \
+             targets: [Routr]\n  \
+           - name: Router\n    \
+             process: router\n    \
+             rules:\n      \
+               - when: 'MSH-9.1 == \"ADT\"'\n        \
+                 send: [Out]\n  \
+           - name: Out\n    \
+             operation: file\n    \
+             retry: { interval: 5 sec }\n    \
+             settings: { path: ./out, filename: '{PID.3}' }\n",
+    )
+    .unwrap();
+
+    for command in ["validate", "run"] {
+        let (status, _, stderr) = ferry(&[command, path.to_str().unwrap()], &[]);
+        assert_eq!(status.code(), Some(2), "{command}: {stderr}");
+        let located: Vec<&str> = stderr
+            .lines()
+            .filter(|line| line.starts_with(path.to_str().unwrap()))
+            .collect();
+        assert!(
+            located.len() >= 3,
+            "{command}: expected several located errors:\n{stderr}"
+        );
+        for line in &located {
+            let rest = &line[path.to_str().unwrap().len()..];
+            let mut parts = rest.splitn(4, ':');
+            assert_eq!(parts.next(), Some(""));
+            assert!(
+                parts.next().unwrap().parse::<u32>().is_ok(),
+                "line number in {line}"
+            );
+            assert!(
+                parts.next().unwrap().parse::<u32>().is_ok(),
+                "column in {line}"
+            );
+        }
+        assert!(stderr.contains("nothing started"), "{stderr}");
+    }
+    assert!(
+        !dir.path().join("var").exists(),
+        "an invalid production creates nothing"
+    );
+}
+
+const PURGE_PRODUCTION: &str = r#"
+production: purge-test
+store: { path: "${DIR}/data" }
+items:
+  - name: In
+    service: file
+    targets: [Out, Held]
+    settings:
+      path: ${DIR}/in
+      poll_interval: 20ms
+      quiet_period: 0s
+      archive: ${DIR}/archive
+      error: ${DIR}/error
+  - name: Out
+    operation: file
+    settings: { path: "${DIR}/out", fsync: false }
+  - name: Held
+    operation: file
+    retry: { interval: 20ms, failure_timeout: 100ms, on_failure: suspend }
+    settings: { path: "${DIR}/held", fsync: false }
+"#;
+
+#[test]
+fn purge_removes_finished_sessions_and_keeps_held_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let production = root.join("production.yaml");
+    std::fs::write(&production, PURGE_PRODUCTION).unwrap();
+    let env = [("DIR", root)];
+
+    let running = Ferry::start(&production, &env);
+    for n in 1..=3 {
+        common::drop_file(&root.join("in"), &format!("{n}.hl7"), &m(n));
+    }
+    wait_until("three delivered", Duration::from_secs(30), || {
+        visible_files(&root.join("out")).len() == 3
+    });
+    let (status, _, stderr) = ferry(
+        &["purge", production.to_str().unwrap(), "--older-than", "0s"],
+        &env,
+    );
+    assert_eq!(
+        status.code(),
+        Some(3),
+        "purge refuses a store in use: {stderr}"
+    );
+    assert!(stderr.contains("stop"), "{stderr}");
+    wait_until(
+        "Held delivered the first three",
+        Duration::from_secs(30),
+        || visible_files(&root.join("held")).len() == 3,
+    );
+    // Block Held: its next message is suspended, and its session must survive.
+    std::fs::remove_dir_all(root.join("held")).unwrap();
+    std::fs::write(root.join("held"), b"not a folder").unwrap();
+    common::drop_file(&root.join("in"), "4.hl7", &m(4));
+    wait_until(
+        "the fourth delivered to Out",
+        Duration::from_secs(30),
+        || visible_files(&root.join("out")).len() == 4,
+    );
+    wait_until(
+        "the fourth suspended on Held",
+        Duration::from_secs(30),
+        || {
+            running
+                .lines()
+                .iter()
+                .any(|line| line["fields"]["kind"] == "Suspended")
+        },
+    );
+    assert!(running.stop().success());
+    purge_and_check(root, &production);
+}
+
+fn purge_and_check(root: &Path, production: &Path) {
+    let before = count_by_status(root);
+    assert_eq!(before.suspended, 1, "the fourth message is held");
+
+    let (status, stdout, stderr) = ferry(
+        &["purge", production.to_str().unwrap(), "--older-than", "0s"],
+        &[("DIR", root)],
+    );
+    assert!(status.success(), "{stderr}");
+    assert!(stdout.contains("purged 3 sessions"), "{stdout}");
+
+    let after = count_by_status(root);
+    assert_eq!(
+        after.completed, 1,
+        "the held session keeps its completed half"
+    );
+    assert_eq!(after.suspended, 1);
+    let (store, _) = SledStore::open(StoreConfig::new(root.join("data"))).unwrap();
+    let held = store
+        .search(&Query {
+            status: Some(Status::Suspended),
+            ..Query::default()
+        })
+        .unwrap();
+    let body = store
+        .body(held[0].body)
+        .unwrap()
+        .expect("the held body survives");
+    assert_eq!(body.bytes.as_ref(), m(4).as_slice());
+    assert!(
+        store
+            .header(MessageId(held[0].session.0))
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    completed: usize,
+    suspended: usize,
+}
+
+fn count_by_status(root: &Path) -> Counts {
+    let (store, _) = SledStore::open(StoreConfig::new(root.join("data"))).unwrap();
+    let all = store
+        .search(&Query {
+            limit: 10_000,
+            ..Query::default()
+        })
+        .unwrap();
+    Counts {
+        completed: all.iter().filter(|h| h.status == Status::Completed).count(),
+        suspended: all.iter().filter(|h| h.status == Status::Suspended).count(),
+    }
+}

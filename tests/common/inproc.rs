@@ -1,0 +1,91 @@
+//! An engine in the test's own process, on a production written into a temporary folder.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ferry_adapter::Registry;
+use ferry_message::{Header, ItemName, Status};
+use ferry_production::Production;
+use ferry_runtime::Engine;
+use ferry_store::{Query, Store};
+
+/// The adapters the `ferry` binary registers.
+pub fn registry() -> Registry {
+    let mut registry = Registry::new();
+    registry
+        .add_service(ferry_file::FileServiceFactory)
+        .add_operation(ferry_file::FileOperationFactory);
+    registry
+}
+
+/// Writes `yaml` to `dir/production.yaml` and loads it, with `${DIR}` standing for `dir`.
+/// Panics with every diagnostic when it does not load.
+pub fn production(dir: &Path, yaml: &str) -> Production {
+    let path = dir.join("production.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let root = dir.display().to_string();
+    let env = move |name: &str| (name == "DIR").then(|| root.clone());
+    let loaded = ferry_production::load(&path, &env);
+    assert!(
+        loaded.diagnostics.is_empty(),
+        "production errors:\n{}",
+        loaded.diagnostics
+    );
+    let production = loaded.production.expect("production loads");
+    let problems = ferry_runtime::check_production(&production, &registry());
+    assert!(problems.is_empty(), "adapter errors:\n{problems}");
+    production
+}
+
+/// A production running in this process.
+pub struct Running {
+    pub dir: PathBuf,
+    pub engine: Engine,
+    pub store: Arc<dyn Store>,
+}
+
+impl Running {
+    /// Starts `yaml` (with `${DIR}` = `dir`).
+    pub async fn start(dir: &Path, yaml: &str) -> Running {
+        let production = production(dir, yaml);
+        let engine = Engine::start(&production, &registry())
+            .await
+            .expect("engine starts");
+        let store = engine.store();
+        Running {
+            dir: dir.to_owned(),
+            engine,
+            store,
+        }
+    }
+
+    /// A folder under the test folder.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Every header for `target`, oldest first.
+    pub fn headers_for(&self, target: &str) -> Vec<Header> {
+        let query = Query {
+            target: Some(ItemName::new(target)),
+            limit: 100_000,
+            ..Query::default()
+        };
+        let mut headers = self.store.search(&query).unwrap();
+        headers.reverse();
+        headers
+    }
+
+    /// Headers for `target` in `status`.
+    pub fn count(&self, target: &str, status: Status) -> usize {
+        self.headers_for(target)
+            .iter()
+            .filter(|h| h.status == status)
+            .count()
+    }
+
+    /// Stops the engine cleanly.
+    pub async fn stop(self) {
+        self.engine.shutdown().await.expect("clean shutdown");
+    }
+}
