@@ -68,6 +68,7 @@ async fn b33_half_written_and_unreadable_files() {
     let dir = tempfile::tempdir().unwrap();
     let running = Running::start(dir.path(), &production("", NO_RULES)).await;
     let inbound = running.path("in");
+    std::fs::create_dir_all(&inbound).unwrap();
 
     let slow = inbound.join("adt_0056.hl7");
     let writer = std::thread::spawn(move || {
