@@ -99,7 +99,7 @@ impl Engine {
         let (store, recovery) = open_store(production).await?;
 
         let events = EventSink::new(store.clone());
-        record_recovery(&events, &recovery);
+        log_recovery(&recovery);
         let shared = Arc::new(Shared {
             store,
             items: Items::new(production.items.iter().map(item_state).collect()),
@@ -297,15 +297,14 @@ async fn open_store(
     Ok((Arc::new(store), recovery))
 }
 
-fn record_recovery(events: &EventSink, recovery: &RecoveryReport) {
+/// Logs what recovery did; the store already wrote the events in its recovery batch.
+fn log_recovery(recovery: &RecoveryReport) {
     for (item, count) in &recovery.returned {
-        events.record(item_event(
-            EventLevel::Warn,
-            EventKind::Recovered,
-            item,
-            None,
-            format!("{count} in-flight messages returned to the head of the queue after a restart"),
-        ));
+        tracing::warn!(
+            item = %item,
+            count,
+            "in-flight messages returned to the head of the queue after a restart"
+        );
     }
 }
 

@@ -55,7 +55,9 @@ impl StoreError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            StoreError::Database(sled::Error::Io(_)) | StoreError::Io { .. } | StoreError::Injected(_)
+            StoreError::Database(sled::Error::Io(_))
+                | StoreError::Io { .. }
+                | StoreError::Injected(_)
         )
     }
 }
