@@ -53,6 +53,9 @@ items:
 /// Blocks a target folder by putting a regular file where it should be.
 fn kill_folder(folder: &Path) {
     std::fs::create_dir_all(folder.parent().unwrap()).unwrap();
+    if folder.is_dir() {
+        std::fs::remove_dir_all(folder).unwrap();
+    }
     std::fs::write(folder, b"not a folder").unwrap();
 }
 
@@ -338,6 +341,55 @@ async fn shutdown_returns_a_retrying_message_to_its_queue() {
         running.headers_for("A").len(),
         1,
         "no second header for the same message"
+    );
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_purges_finished_sessions_on_schedule() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = fan_out(
+        "{ interval: 20ms, failure_timeout: 100ms, on_failure: suspend }",
+        "",
+    )
+    .replace(
+        "store: { path: \"${DIR}/data\" }",
+        "store: { path: \"${DIR}/data\", retention: 1s, purge_every: 1s }",
+    );
+    let running = Running::start(dir.path(), &yaml).await;
+
+    common::drop_file(&running.path("in"), "0101.hl7", &m(101));
+    eventually("delivered to both", WAIT, || {
+        running.count("A", Status::Completed) == 1 && running.count("B", Status::Completed) == 1
+    })
+    .await;
+    let finished = running.headers_for("A")[0].session;
+
+    kill_folder(&running.path("out/a"));
+    common::drop_file(&running.path("in"), "0102.hl7", &m(102));
+    eventually("MSG0102 suspended on A", WAIT, || {
+        running.count("A", Status::Suspended) == 1
+    })
+    .await;
+    let held = running
+        .headers_for("A")
+        .into_iter()
+        .find(|h| h.status == Status::Suspended);
+    let held = held.unwrap().session;
+
+    eventually("the finished session purged", WAIT, || {
+        running.store.session(finished).unwrap().is_empty()
+    })
+    .await;
+    assert!(
+        !running.store.session(held).unwrap().is_empty(),
+        "a held session is kept"
+    );
+    let events = running.store.events(None, 1000).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event.text.starts_with("retention purge removed"))
     );
     running.stop().await;
 }

@@ -125,3 +125,125 @@ impl Document for Message<'_> {
         FieldValue::Text(text)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use ferry_message::{BodyId, MessageId, SessionId, Status};
+    use ferry_production::RuleSpec;
+
+    use super::*;
+
+    fn rule(when: &str, action: RuleAction, continue_after: bool) -> RuleSpec {
+        RuleSpec {
+            name: None,
+            condition: ferry_rules::compile(when).unwrap(),
+            action,
+            continue_after,
+        }
+    }
+
+    fn send(targets: &[&str]) -> RuleAction {
+        RuleAction::Send(targets.iter().map(|t| ItemName::new(*t)).collect())
+    }
+
+    fn route(rules: Vec<RuleSpec>, otherwise: Otherwise, message: &str) -> Route {
+        let now = jiff::Timestamp::UNIX_EPOCH;
+        let header = Header {
+            id: MessageId(1),
+            session: SessionId(1),
+            parent: None,
+            resend_of: None,
+            source: "In".into(),
+            target: "Router".into(),
+            created: now,
+            updated: now,
+            status: Status::Delivered,
+            doc_type: None,
+            body: BodyId(1),
+            possible_duplicate: false,
+            attempts: 0,
+            reason: None,
+            response: None,
+        };
+        let body = Body {
+            id: BodyId(1),
+            kind: ContentKind::Hl7v2,
+            charset: None,
+            bytes: Bytes::from(message.to_owned()),
+        };
+        Router::new(RouterSpec { rules, otherwise }).route(&header, &body)
+    }
+
+    const ADT: &str = "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|X1|P|2.5.1\rPID|1||P1\r";
+
+    #[test]
+    fn the_first_matching_rule_decides() {
+        let rules = vec![
+            rule("MSH-9.1 = \"ADT\"", send(&["A"]), false),
+            rule("MSH-9.2 = \"A01\"", send(&["B"]), false),
+        ];
+        assert_eq!(
+            route(rules, Otherwise::Discard, ADT),
+            Route::Send(vec!["A".into()])
+        );
+    }
+
+    #[test]
+    fn continue_collects_targets_once_each() {
+        let rules = vec![
+            rule("MSH-9.1 = \"ADT\"", send(&["A", "B"]), true),
+            rule("PID-3 exists", send(&["B", "C"]), false),
+        ];
+        let expected = Route::Send(vec!["A".into(), "B".into(), "C".into()]);
+        assert_eq!(route(rules, Otherwise::Discard, ADT), expected);
+    }
+
+    #[test]
+    fn a_discard_rule_ends_evaluation_and_keeps_earlier_targets() {
+        let discard_first = vec![
+            rule("MSH-9.1 = \"ADT\"", RuleAction::Discard, false),
+            rule("PID-3 exists", send(&["B"]), false),
+        ];
+        let Route::Discard(reason) = route(discard_first, Otherwise::Discard, ADT) else {
+            panic!("expected a discard");
+        };
+        assert_eq!(reason, "discarded by rule 1");
+
+        let continued = vec![
+            rule("MSH-9.1 = \"ADT\"", send(&["A"]), true),
+            rule("PID-3 exists", RuleAction::Discard, false),
+        ];
+        assert_eq!(
+            route(continued, Otherwise::Discard, ADT),
+            Route::Send(vec!["A".into()])
+        );
+    }
+
+    #[test]
+    fn otherwise_applies_when_nothing_matched() {
+        let rules = vec![rule("MSH-9.1 = \"ORU\"", send(&["A"]), false)];
+        let to_other = Otherwise::Send(vec!["Other".into()]);
+        assert_eq!(
+            route(rules.clone(), to_other, ADT),
+            Route::Send(vec!["Other".into()])
+        );
+        assert!(matches!(
+            route(rules, Otherwise::Discard, ADT),
+            Route::Discard(_)
+        ));
+    }
+
+    #[test]
+    fn rules_read_message_properties() {
+        let rules = vec![rule(
+            "msg.source = \"In\" and not msg.duplicate",
+            send(&["A"]),
+            false,
+        )];
+        assert_eq!(
+            route(rules, Otherwise::Discard, ADT),
+            Route::Send(vec!["A".into()])
+        );
+    }
+}
