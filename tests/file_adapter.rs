@@ -184,8 +184,9 @@ async fn b09_lf_files_and_a_charset_setting() {
     let rules = "      - when: 'PID-5.1 = \"M\u{dc}LLER\"'\n        send: [Special]";
     let running = Running::start(dir.path(), &production(inbound_extra, rules)).await;
 
+    // B09 c: every CR of message a replaced by LF, the LF inside OBX-5 included.
     let lf = "MSH|^~\\&|SENDAPP|SENDFAC|FERRY|HUB|20240101120000||ORU^R01^ORU_R01|MSG0018|P|2.5.1\n\
-              OBX|1|TX|NOTE^Note||line one||||||F\n";
+              OBX|1|TX|NOTE^Note||line one\nline two||||||F\n";
     common::drop_file(&running.path("in"), "lf.hl7", lf.as_bytes());
     let latin1 = b"MSH|^~\\&|SENDAPP|SENDFAC|FERRY|HUB|20240101120000||ADT^A01^ADT_A01|\
                    MSG0036|P|2.5.1|||||DEU|\rPID|1||TEST0036^^^TESTHOSP^MR||M\xdcLLER^J\xd6RG\r";
@@ -197,10 +198,12 @@ async fn b09_lf_files_and_a_charset_setting() {
     })
     .await;
     let written = std::fs::read(running.path("out/MSG0018.hl7")).unwrap();
+    let b09_a = "MSH|^~\\&|SENDAPP|SENDFAC|FERRY|HUB|20240101120000||ORU^R01^ORU_R01|MSG0018|P|\
+                 2.5.1\rOBX|1|TX|NOTE^Note||line one\nline two||||||F\r";
     assert_eq!(
         written,
-        lf.replace('\n', "\r").as_bytes(),
-        "LF terminators became CR"
+        b09_a.as_bytes(),
+        "LF terminators became CR; the LF in OBX-5 stayed"
     );
     let written = std::fs::read(running.path("special/TEST0036.hl7")).unwrap();
     assert_eq!(written, latin1, "the body keeps its original bytes");

@@ -4,6 +4,10 @@
 //! terminator; with `terminator` LF (only for input that holds no CR), an LF ends a line. In
 //! both modes, LFs at the start of a line belong to the line break before it: a segment
 //! starts with its id, never with an LF, so they cannot be data. Everything else is content.
+//!
+//! In LF mode an LF is also data when what follows it cannot start a segment (no segment
+//! id followed by the field separator of the last MSH seen): a note with a line break in
+//! OBX-5 then stays in its segment, as it does in CR mode (B09 c).
 //! Lines cover the input in order without overlapping; CR and LF are ASCII, so every
 //! boundary is also a `char` boundary of UTF-8 text.
 
@@ -27,6 +31,8 @@ pub(crate) struct Lines<'a> {
     input: &'a [u8],
     position: usize,
     terminator: u8,
+    /// The field separator of the last MSH line, once one was seen.
+    field_separator: Option<u8>,
 }
 
 impl<'a> Lines<'a> {
@@ -35,6 +41,7 @@ impl<'a> Lines<'a> {
             input,
             position: start,
             terminator,
+            field_separator: None,
         }
     }
 }
@@ -51,11 +58,10 @@ impl Iterator for Lines<'_> {
             return None;
         }
 
-        let content_length = self.input[start..]
-            .iter()
-            .position(|&byte| byte == self.terminator)
-            .unwrap_or(self.input.len() - start);
-        let end = start + content_length;
+        if self.input[start..].starts_with(b"MSH") {
+            self.field_separator = self.input.get(start + 3).copied();
+        }
+        let end = self.content_end(start);
         let mut next = (end + 1).min(self.input.len());
         if self.terminator == CR && self.input.get(next) == Some(&LF) {
             next += 1;
@@ -63,6 +69,48 @@ impl Iterator for Lines<'_> {
 
         self.position = next;
         Some(Line { start, end, next })
+    }
+}
+
+impl Lines<'_> {
+    /// Where the content of the line starting at `start` ends: at the next terminator, except
+    /// that in LF mode an LF before something that cannot start a segment is data.
+    fn content_end(&self, start: usize) -> usize {
+        let mut from = start;
+        loop {
+            let Some(found) = self.input[from..]
+                .iter()
+                .position(|&b| b == self.terminator)
+            else {
+                return self.input.len();
+            };
+            let end = from + found;
+            let after = &self.input[end + 1..];
+            if self.terminator == CR || after.is_empty() || self.starts_segment(after) {
+                return end;
+            }
+            from = end + 1;
+        }
+    }
+
+    /// True when `rest` begins a segment (an id and the field separator, or a bare id) or a
+    /// blank line.
+    fn starts_segment(&self, rest: &[u8]) -> bool {
+        let blank = rest
+            .iter()
+            .take_while(|&&b| b != LF)
+            .all(u8::is_ascii_whitespace);
+        let id = rest.len() >= 3
+            && rest[0].is_ascii_uppercase()
+            && rest[1..3]
+                .iter()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        let id_ends = match (rest.get(3), self.field_separator) {
+            (None | Some(&LF), _) => true,
+            (Some(byte), Some(separator)) => *byte == separator,
+            (Some(byte), None) => !byte.is_ascii_alphanumeric(),
+        };
+        blank || (id && id_ends) || rest.starts_with(b"MSH")
     }
 }
 
@@ -93,8 +141,26 @@ mod tests {
 
     #[test]
     fn lf_mode_without_any_cr() {
-        assert_eq!(contents(b"A\nB\n\n"), [&b"A"[..], b"B"]);
+        assert_eq!(contents(b"ABC\nDEF\n\n"), [&b"ABC"[..], b"DEF"]);
         assert_eq!(contents(b""), Vec::<&[u8]>::new());
+    }
+
+    #[test]
+    fn lf_mode_keeps_a_line_break_inside_a_field() {
+        let input = b"MSH|^~\\&|A\nOBX|1|TX|N||line one\nline two||F\nNTE|1\n";
+        assert_eq!(
+            contents(input),
+            [
+                &b"MSH|^~\\&|A"[..],
+                b"OBX|1|TX|N||line one\nline two||F",
+                b"NTE|1"
+            ]
+        );
+        let custom = b"MSH:;~\\&:A\nPID:1\nPID|not a segment here\n";
+        assert_eq!(
+            contents(custom),
+            [&b"MSH:;~\\&:A"[..], b"PID:1\nPID|not a segment here"]
+        );
     }
 
     #[test]

@@ -68,7 +68,7 @@ fn b09_b_crlf_gives_two_clean_segments() {
 }
 
 #[test]
-fn b09_c_lf_only_is_rejected_unless_lenient() {
+fn b09_c_lf_only_is_rejected_unless_lenient_then_split_on_segment_starts() {
     let lf_only = B09_A.replace('\r', "\n");
 
     let strict = SplitOptions {
@@ -89,13 +89,16 @@ fn b09_c_lf_only_is_rejected_unless_lenient() {
     assert_eq!(bytes, lf_only.as_bytes());
     assert!(reason.starts_with("no CR segment terminator"), "{reason}");
 
-    // Lenient: LF ends segments, so the LF that was data in OBX-5 now ends a line too;
-    // without a CR nothing tells them apart, and the parse says where it went wrong.
+    // Lenient: LF ends segments, except an LF before a line that cannot start a segment
+    // ("line two" has no segment id), which stays data: the result is message a again.
     let bytes = only_message(lf_only.as_bytes(), &SplitOptions::default());
-    assert_eq!(scan_header(&bytes).unwrap().control_id(), "MSG0018");
-    let text = String::from_utf8(bytes).unwrap();
-    let error = Hl7Message::parse(&text).unwrap_err();
-    assert_eq!(error.offset, text.find("line two").unwrap());
+    assert_eq!(bytes, B09_A.as_bytes());
+    let message = Hl7Message::parse(&lf_only).unwrap();
+    assert_eq!(message.segment_ids().collect::<Vec<_>>(), ["MSH", "OBX"]);
+    assert_eq!(
+        text_at(&message, "OBX-5").as_deref(),
+        Some("line one\nline two")
+    );
 }
 
 // B10: custom delimiters.
