@@ -220,3 +220,27 @@ fn count_by_status(root: &Path) -> Counts {
         suspended: all.iter().filter(|h| h.status == Status::Suspended).count(),
     }
 }
+
+#[test]
+fn the_productions_shown_in_the_docs_are_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for doc in ["README.md", "docs/productions.md"] {
+        let text = std::fs::read_to_string(common::repo().join(doc)).unwrap();
+        for (n, block) in text.split("```yaml\n").skip(1).enumerate() {
+            let yaml = block.split("```").next().unwrap();
+            if !yaml.starts_with("production:") {
+                continue;
+            }
+            let path = dir.path().join(format!("doc{n}.yaml"));
+            std::fs::write(&path, yaml).unwrap();
+            let (status, _, stderr) = ferry(&["validate", path.to_str().unwrap()], &[]);
+            assert!(status.success(), "{doc}, yaml block {}: {stderr}", n + 1);
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 2,
+        "expected productions in README.md and docs/productions.md"
+    );
+}
