@@ -89,34 +89,24 @@ fn an_invalid_production_reports_every_error_and_starts_nothing() {
     );
 }
 
-const PURGE_PRODUCTION: &str = r#"
-production: purge-test
-store: { path: "${DIR}/data" }
-items:
-  - name: In
-    service: file
-    targets: [Out, Held]
-    settings:
-      path: ${DIR}/in
-      poll_interval: 20ms
-      quiet_period: 0s
-      archive: ${DIR}/archive
-      error: ${DIR}/error
-  - name: Out
+fn purge_production() -> String {
+    common::yaml::head("purge-test", "Out, Held")
+        + r#"  - name: Out
     operation: file
     settings: { path: "${DIR}/out", fsync: false }
   - name: Held
     operation: file
     retry: { interval: 20ms, failure_timeout: 100ms, on_failure: suspend }
     settings: { path: "${DIR}/held", fsync: false }
-"#;
+"#
+}
 
 #[test]
 fn purge_removes_finished_sessions_and_keeps_held_ones() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let production = root.join("production.yaml");
-    std::fs::write(&production, PURGE_PRODUCTION).unwrap();
+    std::fs::write(&production, purge_production()).unwrap();
     let env = [("DIR", root)];
 
     let running = Ferry::start(&production, &env);

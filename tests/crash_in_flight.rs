@@ -19,20 +19,9 @@ use common::{visible_files, wait_until};
 const MESSAGES: u32 = 100;
 const OPERATIONS: [&str; 3] = ["a", "b", "c"];
 
-const PRODUCTION: &str = r#"
-production: in-flight
-store: { path: "${DIR}/data" }
-items:
-  - name: In
-    service: file
-    targets: [Router]
-    settings:
-      path: ${DIR}/in
-      poll_interval: 20ms
-      quiet_period: 0s
-      archive: ${DIR}/archive
-      error: ${DIR}/error
-  - name: Router
+fn production_yaml() -> String {
+    common::yaml::head("in-flight", "Router")
+        + r#"  - name: Router
     process: router
     rules:
       - send: [A, B, C]
@@ -48,7 +37,8 @@ items:
     operation: file
     pool: 4
     settings: { path: "${DIR}/out/c", filename: '{MSH-10}-{id}.hl7' }
-"#;
+"#
+}
 
 /// Control id → header ids of the files an operation wrote.
 fn deliveries(folder: &Path) -> BTreeMap<String, Vec<String>> {
@@ -74,7 +64,7 @@ fn messages_in_flight_at_a_crash_are_delivered_again_with_their_ids() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let production = root.join("production.yaml");
-    std::fs::write(&production, PRODUCTION).unwrap();
+    std::fs::write(&production, production_yaml()).unwrap();
     let env = [("DIR", root)];
 
     let ferry = Ferry::start(&production, &env);

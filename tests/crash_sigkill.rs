@@ -21,21 +21,9 @@ use ferry_store::{SledStore, Store, StoreConfig};
 const FILES: u32 = 300;
 const KILLS: u32 = 4;
 
-const PRODUCTION: &str = r#"
-production: crash-test
-store: { path: "${DIR}/data" }
-items:
-  - name: In
-    service: file
-    targets: [Router]
-    settings:
-      path: ${DIR}/in
-      glob: '*.hl7'
-      poll_interval: 20ms
-      quiet_period: 0s
-      archive: ${DIR}/archive
-      error: ${DIR}/error
-  - name: Router
+fn production_yaml() -> String {
+    common::yaml::head("crash-test", "Router")
+        + r#"  - name: Router
     process: router
     rules:
       - when: 'MSH-9.1 = "ADT"'
@@ -47,7 +35,8 @@ items:
   - name: Other out
     operation: file
     settings: { path: "${DIR}/out/other", filename: '{MSH-10}-{id}.hl7' }
-"#;
+"#
+}
 
 /// A small deterministic random source (the seed is printed, so a failure can be rerun).
 struct Lcg(u64);
@@ -100,7 +89,7 @@ fn sigkill_under_load_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_owned();
     let production = root.join("production.yaml");
-    std::fs::write(&production, PRODUCTION).unwrap();
+    std::fs::write(&production, production_yaml()).unwrap();
     let env = [("DIR", root.as_path())];
 
     let seed = SystemTime::now()

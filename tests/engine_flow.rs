@@ -19,23 +19,10 @@ use ferry_message::Status;
 const WAIT: Duration = Duration::from_secs(30);
 
 /// A production: files in → router → operations A and B (folders out/a, out/b).
-fn fan_out(a_retry: &str, extra: &str) -> String {
-    format!(
-        r#"
-production: fan-out
-store: {{ path: "${{DIR}}/data" }}
-items:
-  - name: In
-    service: file
-    targets: [Router]
-    settings:
-      path: ${{DIR}}/in
-      glob: '*.hl7'
-      poll_interval: 20ms
-      quiet_period: 0s
-      archive: ${{DIR}}/archive
-      error: ${{DIR}}/error
-  - name: Router
+fn fan_out(a_retry: &str) -> String {
+    common::yaml::head("fan-out", "Router")
+        + &format!(
+            r#"  - name: Router
     process: router
     rules:
       - send: [A, B]
@@ -46,8 +33,8 @@ items:
   - name: B
     operation: file
     settings: {{ path: "${{DIR}}/out/b", filename: '{{seq}}-{{MSH-10}}.hl7', fsync: false }}
-{extra}"#
-    )
+"#
+        )
 }
 
 /// Blocks a target folder by putting a regular file where it should be.
@@ -86,7 +73,7 @@ async fn a_poison_message_on_one_target_does_not_stall_the_other() {
     let dir = tempfile::tempdir().unwrap();
     let retry = "{ interval: 50ms, backoff: 2.0, max_interval: 200ms, failure_timeout: 1s, \
                  on_failure: suspend }";
-    let running = Running::start(dir.path(), &fan_out(retry, "")).await;
+    let running = Running::start(dir.path(), &fan_out(retry)).await;
     let (a, b) = (running.path("out/a"), running.path("out/b"));
     kill_folder(&a);
 
@@ -156,7 +143,7 @@ async fn a_poison_message_on_one_target_does_not_stall_the_other() {
 async fn a_dead_target_queues_two_thousand_while_the_other_delivers() {
     let dir = tempfile::tempdir().unwrap();
     let retry = "{ interval: 20ms, backoff: 2.0, max_interval: 100ms }";
-    let running = Running::start(dir.path(), &fan_out(retry, "")).await;
+    let running = Running::start(dir.path(), &fan_out(retry)).await;
     let (a, b) = (running.path("out/a"), running.path("out/b"));
     kill_folder(&a);
 
@@ -194,7 +181,7 @@ async fn a_failure_timeout_can_end_in_error() {
     let dir = tempfile::tempdir().unwrap();
     let retry =
         "{ interval: 50ms, max_interval: 100ms, failure_timeout: 300ms, on_failure: error }";
-    let running = Running::start(dir.path(), &fan_out(retry, "")).await;
+    let running = Running::start(dir.path(), &fan_out(retry)).await;
     kill_folder(&running.path("out/a"));
 
     common::drop_file(&running.path("in"), "0061.hl7", &m(61));
@@ -216,21 +203,8 @@ async fn a_failure_timeout_can_end_in_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_stops_the_inbound_instead_of_dropping() {
     let dir = tempfile::tempdir().unwrap();
-    let yaml = r#"
-production: back-pressure
-store: { path: "${DIR}/data" }
-items:
-  - name: In
-    service: file
-    targets: [Router]
-    settings:
-      path: ${DIR}/in
-      glob: '*.hl7'
-      poll_interval: 20ms
-      quiet_period: 0s
-      archive: ${DIR}/archive
-      error: ${DIR}/error
-  - name: Router
+    let yaml = common::yaml::head("back-pressure", "Router")
+        + r#"  - name: Router
     process: router
     queue_limit: 5
     rules:
@@ -241,7 +215,7 @@ items:
     retry: { interval: 20ms, max_interval: 50ms }
     settings: { path: "${DIR}/out", fsync: false }
 "#;
-    let running = Running::start(dir.path(), yaml).await;
+    let running = Running::start(dir.path(), &yaml).await;
     kill_folder(&running.path("out"));
     for n in 1..=50 {
         common::drop_file(&running.path("in"), &format!("{n:04}.hl7"), &m(n));
@@ -275,7 +249,7 @@ items:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn items_can_be_disabled_and_enabled_while_running() {
     let dir = tempfile::tempdir().unwrap();
-    let running = Running::start(dir.path(), &fan_out("{}", "")).await;
+    let running = Running::start(dir.path(), &fan_out("{}")).await;
     running.engine.set_enabled("B", false, "alice").unwrap();
 
     for n in 71..=73 {
@@ -311,7 +285,7 @@ async fn items_can_be_disabled_and_enabled_while_running() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_returns_a_retrying_message_to_its_queue() {
     let dir = tempfile::tempdir().unwrap();
-    let yaml = fan_out("{ interval: 10s }", "");
+    let yaml = fan_out("{ interval: 10s }");
     let running = Running::start(dir.path(), &yaml).await;
     kill_folder(&running.path("out/a"));
     common::drop_file(&running.path("in"), "0081.hl7", &m(81));
@@ -348,11 +322,7 @@ async fn shutdown_returns_a_retrying_message_to_its_queue() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_purges_finished_sessions_on_schedule() {
     let dir = tempfile::tempdir().unwrap();
-    let yaml = fan_out(
-        "{ interval: 20ms, failure_timeout: 100ms, on_failure: suspend }",
-        "",
-    )
-    .replace(
+    let yaml = fan_out("{ interval: 20ms, failure_timeout: 100ms, on_failure: suspend }").replace(
         "store: { path: \"${DIR}/data\" }",
         "store: { path: \"${DIR}/data\", retention: 1s, purge_every: 1s }",
     );
