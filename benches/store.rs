@@ -167,7 +167,7 @@ async fn steps(store: &SledStore, n: u64, durable: bool) -> Duration {
             .expect("take")
             .expect("a prefilled message");
         store
-            .complete(Step {
+            .complete(&Step {
                 lease,
                 outcome: Outcome::Completed,
                 response: None,

@@ -158,7 +158,7 @@ pub(crate) async fn finish(
 /// stopped first; the lease then stays in the store and recovery returns it.
 pub(crate) async fn complete(shared: &Arc<Shared>, step: Step) -> bool {
     loop {
-        match shared.store.complete(step.clone()) {
+        match shared.store.complete(&step) {
             Ok(_) => return true,
             Err(error) => {
                 let item = step.lease.item.clone();

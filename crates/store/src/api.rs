@@ -316,7 +316,7 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     ///
     /// [`StoreError`]; nothing was written then and the lease still holds.
-    fn complete(&self, step: Step) -> Result<StepDone, StoreError>;
+    fn complete(&self, step: &Step) -> Result<StepDone, StoreError>;
 
     /// Returns a leased message to the head of its queue (shutdown, item disabled).
     ///

@@ -214,8 +214,8 @@ impl Store for SledStore {
         self.take_head(item)
     }
 
-    fn complete(&self, step: Step) -> Result<StepDone, StoreError> {
-        self.complete_step(&step)
+    fn complete(&self, step: &Step) -> Result<StepDone, StoreError> {
+        self.complete_step(step)
     }
 
     fn release(&self, lease: Lease) -> Result<(), StoreError> {

@@ -95,7 +95,7 @@ impl Model {
                     _ => Outcome::Discarded("d".into()),
                 };
                 self.messages
-                    .extend(self.store().complete(s).unwrap().outputs);
+                    .extend(self.store().complete(&s).unwrap().outputs);
             }
             Op::Release(lease) => {
                 let Some(lease) = self.pick_lease(lease) else {

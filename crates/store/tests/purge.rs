@@ -35,21 +35,21 @@ fn populate(store: &SledStore) -> (Kept, Vec<Header>) {
     // A session whose root completed but whose output failed.
     let held_by_error_output = accept(store, "in", &["router2"], "R2")[0];
     store
-        .complete(step(take(store, "router2"), &["op2"]))
+        .complete(&step(take(store, "router2"), &["op2"]))
         .unwrap();
     let mut fail = step(take(store, "op2"), &[]);
     fail.outcome = ferry_store::Outcome::Error("refused".into());
-    store.complete(fail).unwrap();
+    store.complete(&fail).unwrap();
 
     // Completed through two hops, with a response and a transformed body.
     let done = accept(store, "in", &["router"], "DONE")[0];
     let mut routed = step(take(store, "router"), &["out"]);
     routed.outputs[0].body =
         ferry_store::OutputBody::New(NewBody::new(ContentKind::Json, vec![b'j'; 9000]));
-    store.complete(routed).unwrap();
+    store.complete(&routed).unwrap();
     let mut delivered = step(take(store, "out"), &[]);
     delivered.response = Some(NewBody::new(ContentKind::Hl7v2, b"MSA|AA".to_vec()));
-    store.complete(delivered).unwrap();
+    store.complete(&delivered).unwrap();
     // Discarded by a person.
     let discarded = accept(store, "in", &["op3"], "DISC")[0];
     store.discard(discarded, "ops").unwrap();
@@ -59,7 +59,7 @@ fn populate(store: &SledStore) -> (Kept, Vec<Header>) {
     let mixed = store.accept(vec![keyed], Vec::new()).unwrap()[0]
         .headers
         .clone();
-    store.complete(step(take(store, "a"), &[])).unwrap();
+    store.complete(&step(take(store, "a"), &[])).unwrap();
     store.discard(mixed[1], "ops").unwrap();
 
     let mut finished = Vec::new();
@@ -151,7 +151,7 @@ fn purge_removes_finished_sessions_and_keeps_the_rest_whole() {
     }
     assert_eq!(store.queue_depth(&"op".into()), 1);
     assert_eq!(take(&store, "op").header.id, kept.queued);
-    store.complete(step(kept.leased, &[])).unwrap();
+    store.complete(&step(kept.leased, &[])).unwrap();
     store.discard(kept.suspended, "ops").unwrap();
 
     // The digest entry went with its session: the same digest is new again.

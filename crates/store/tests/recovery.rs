@@ -21,7 +21,7 @@ fn leases_return_to_the_head_in_their_original_order() {
     let b = accept(&store, "in", &["b"], "B0");
 
     let held = [take(&store, "a"), take(&store, "a"), take(&store, "a")];
-    store.complete(step(held[1].clone(), &["c"])).unwrap();
+    store.complete(&step(held[1].clone(), &["c"])).unwrap();
     take(&store, "b");
     // A crash: the store goes away with three leases never finished.
     drop(store);

@@ -31,7 +31,7 @@ fn populated() -> (tempfile::TempDir, SledStore, Vec<MessageId>) {
             .clone(),
     );
     let done = store
-        .complete(step(take(&store, "router"), &["op"]))
+        .complete(&step(take(&store, "router"), &["op"]))
         .unwrap();
     made.extend(done.outputs);
     (dir, store, made)
@@ -220,7 +220,7 @@ fn in_flight_and_finished_messages_cannot_be_held() {
     ));
 
     // The lease is untouched.
-    store.complete(step(lease, &[])).unwrap();
+    store.complete(&step(lease, &[])).unwrap();
 }
 
 #[test]

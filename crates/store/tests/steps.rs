@@ -101,7 +101,7 @@ fn take_complete_with_outputs_and_response() {
 
     let transformed = NewBody::new(ContentKind::Json, b"{\"a\":1}".to_vec());
     let done = store
-        .complete(Step {
+        .complete(&Step {
             lease: lease.clone(),
             outcome: Outcome::Completed,
             response: Some(NewBody::new(ContentKind::Hl7v2, b"MSA|AA|C1".to_vec())),
@@ -158,7 +158,7 @@ fn take_complete_with_outputs_and_response() {
     assert_eq!(store.search(&query_field("NEW")).unwrap()[0].id, b.id);
 
     assert!(matches!(
-        store.complete(step(lease, &[])),
+        store.complete(&step(lease, &[])),
         Err(StoreError::NotLeased(_))
     ));
 }
@@ -185,7 +185,7 @@ fn outcomes_set_status_and_reason() {
         let ids = accept(&store, "in", &["op"], &format!("C{n}"));
         let mut s = step(take(&store, "op"), &[]);
         s.outcome = outcome.clone();
-        store.complete(s).unwrap();
+        store.complete(&s).unwrap();
         let h = store.header(ids[0]).unwrap().unwrap();
         assert_eq!(h.status, status);
         let (Outcome::Error(r) | Outcome::Suspended(r) | Outcome::Discarded(r)) = outcome else {
@@ -223,7 +223,7 @@ fn record_attempt_keeps_the_lease_and_counts() {
     );
     assert_eq!(store.events(None, 10).unwrap()[0].event, retry);
 
-    store.complete(step(lease, &[])).unwrap();
+    store.complete(&step(lease, &[])).unwrap();
     assert_eq!(store.header(ids[0]).unwrap().unwrap().attempts, 2);
 }
 
@@ -260,7 +260,7 @@ fn a_failed_complete_writes_nothing() {
     full.events = vec![event("routed")];
     full.outputs[1].body = OutputBody::New(NewBody::new(ContentKind::Text, vec![1; 20_000]));
     store.test_hooks().fail_next_writes(1);
-    let err = store.complete(full.clone()).unwrap_err();
+    let err = store.complete(&full.clone()).unwrap_err();
     assert!(matches!(err, StoreError::Injected(_)));
     assert!(err.is_retryable());
 
@@ -277,7 +277,7 @@ fn a_failed_complete_writes_nothing() {
     assert_eq!(audit.leased[&"router".into()], ids);
 
     // The lease still holds: the same step succeeds now.
-    let done = store.complete(full).unwrap();
+    let done = store.complete(&full).unwrap();
     assert_eq!(done.outputs.len(), 2);
     assert_eq!(store.queue_depth(&"op-a".into()), 1);
     assert_eq!(store.queue_depth(&"op-b".into()), 1);
@@ -350,7 +350,7 @@ fn concurrent_takers_get_each_message_exactly_once() {
                 let mut got = Vec::new();
                 while let Some(lease) = store.take(&"pool".into()).unwrap() {
                     got.push(lease.header.id);
-                    store.complete(step(lease, &["next"])).unwrap();
+                    store.complete(&step(lease, &["next"])).unwrap();
                 }
                 got
             })
@@ -416,7 +416,9 @@ fn duplicates_are_flagged_and_kept() {
     // Outputs of a flagged message carry the flag on.
     let mut flags = Vec::new();
     for _ in 0..2 {
-        let done = store.complete(step(take(&store, "op"), &["next"])).unwrap();
+        let done = store
+            .complete(&step(take(&store, "op"), &["next"]))
+            .unwrap();
         flags.push(
             store
                 .header(done.outputs[0])

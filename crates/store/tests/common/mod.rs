@@ -118,7 +118,7 @@ pub fn drain(store: &SledStore, item: &str) -> Vec<MessageId> {
     let mut ids = Vec::new();
     while let Some(lease) = store.take(&item.into()).expect("take") {
         ids.push(lease.header.id);
-        store.complete(step(lease, &[])).expect("complete");
+        store.complete(&step(lease, &[])).expect("complete");
     }
     ids
 }
