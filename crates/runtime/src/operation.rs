@@ -211,6 +211,9 @@ impl OperationRunner {
         if !complete(&self.shared, step).await {
             return;
         }
+        if !self.shared.replies.waits_for(session, &self.item.name) {
+            return;
+        }
 
         let response = self
             .shared

@@ -55,6 +55,12 @@ impl ReplyHub {
         }
     }
 
+    /// True when a service waits for `item` to finish a message of `session`.
+    pub(crate) fn waits_for(&self, session: SessionId, item: &ItemName) -> bool {
+        let waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        waiters.get(&session).is_some_and(|w| &w.operation == item)
+    }
+
     /// Tells the waiter of `session`, if it waits for `item`, how the message ended.
     pub(crate) fn finished(&self, session: SessionId, item: &ItemName, answer: Answer) {
         let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
