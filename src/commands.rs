@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use ferry_adapter::Registry;
 use ferry_production::{Diagnostics, Production};
 use ferry_runtime::{Engine, EngineError, check_production, store_config};
-use ferry_store::{EventKind, EventLevel, NewEvent, SledStore, Store};
+use ferry_store::{EventKind, EventLevel, NewEvent, SledStore, Store, StoreError};
 
 use crate::cli::{Cli, Command};
 
@@ -98,9 +98,8 @@ fn run(path: &Path) -> ExitCode {
 async fn run_until_signal(production: Production, registry: Registry) -> ExitCode {
     let engine = match Engine::start(&production, &registry).await {
         Ok(engine) => engine,
-        Err(error @ EngineError::Store { .. }) => {
-            eprintln!("ferry: {error}");
-            eprintln!("hint: is another ferry running this production? Stop it first.");
+        Err(EngineError::Store { path, source }) => {
+            report_store_error(&path, &source);
             return ExitCode::from(STORE_UNAVAILABLE);
         }
         Err(error) => {
@@ -117,6 +116,17 @@ async fn run_until_signal(production: Production, registry: Registry) -> ExitCod
             eprintln!("ferry: {error}");
             ExitCode::from(RUN_FAILED)
         }
+    }
+}
+
+/// Explains why a store could not be opened, with a hint when one helps.
+fn report_store_error(path: &Path, error: &StoreError) {
+    eprintln!(
+        "ferry: cannot open the store at {}: {error}",
+        path.display()
+    );
+    if matches!(error, StoreError::InUse { .. }) {
+        eprintln!("hint: another ferry runs this production; stop it first");
     }
 }
 
@@ -156,14 +166,19 @@ fn purge(path: &Path, older_than: &str) -> ExitCode {
         return ExitCode::from(INVALID);
     };
 
+    let store_path = &production.store.path;
+    if !store_path.join("db").is_file() {
+        eprintln!(
+            "ferry: there is no store at {}: nothing to purge",
+            store_path.display()
+        );
+        eprintln!("hint: check store.path and the variables it uses, such as FERRY_DATA");
+        return ExitCode::from(STORE_UNAVAILABLE);
+    }
     let store = match SledStore::open(store_config(&production)) {
         Ok((store, _)) => store,
         Err(error) => {
-            eprintln!(
-                "ferry: cannot open the store at {}: {error}",
-                production.store.path.display()
-            );
-            eprintln!("hint: purge works on a stopped production; stop `ferry run` first.");
+            report_store_error(store_path, &error);
             return ExitCode::from(STORE_UNAVAILABLE);
         }
     };

@@ -1,19 +1,32 @@
 //! Log setup: human-readable by default, JSON lines on request.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;
 
 /// Installs the global subscriber. `RUST_LOG` wins over `verbose`.
 pub(crate) fn init(format: LogFormat, verbose: u8) {
+    // Verbosity raises Ferry's own detail; its dependencies (sled above all) stay quiet.
     let default = match verbose {
         0 => "info",
-        1 => "debug",
-        _ => "trace",
+        1 => "info,ferry=debug,ferry_runtime=debug,ferry_file=debug,ferry_adapter=debug",
+        _ => {
+            "info,ferry=trace,ferry_runtime=trace,ferry_file=trace,ferry_adapter=trace,\
+              ferry_store=debug"
+        }
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) => EnvFilter::try_new(&directives).unwrap_or_else(|error| {
+            eprintln!("ferry: ignoring RUST_LOG={directives:?}: {error}");
+            EnvFilter::new(default)
+        }),
+        Err(_) => EnvFilter::new(default),
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

@@ -147,6 +147,7 @@ async fn unusable_input_is_kept_with_a_reason() {
     eventually("unusable files in error/", WAIT, || {
         running.path("error/garbage.hl7.reason.txt").is_file()
             && running.path("error/empty.hl7.reason.txt").is_file()
+            && running.path("archive/mixed.hl7").is_file()
     })
     .await;
     assert!(
@@ -250,5 +251,41 @@ async fn output_names_never_overwrite_and_never_escape() {
         fallback.is_file(),
         "an empty PID-3.1 falls back to the message id"
     );
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_cannot_be_archived_is_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = "  - name: Out\n    operation: file\n    settings: { path: \"${DIR}/out\" }\n";
+    let yaml = common::yaml::head("no-archive", "Out") + out;
+    let blocker = b"a file where the archive folder should be";
+    std::fs::write(dir.path().join("archive"), blocker).unwrap();
+    let running = Running::start(dir.path(), &yaml).await;
+
+    common::drop_file(&running.path("in"), "0111.hl7", &m(111));
+    eventually("delivered", WAIT, || {
+        visible_files(&running.path("out")).len() == 1
+    })
+    .await;
+    // A negative check: many polls later, the file was not stored or delivered again.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        visible_files(&running.path("out")).len(),
+        1,
+        "delivered again"
+    );
+    assert_eq!(find(&running, "MSG0111").len(), 1, "stored again");
+    assert!(
+        running.path("in/0111.hl7").is_file(),
+        "the file waits in the polled folder"
+    );
+
+    std::fs::remove_file(running.path("archive")).unwrap();
+    eventually("archived once the folder works", WAIT, || {
+        running.path("archive/0111.hl7").is_file()
+    })
+    .await;
+    assert_eq!(find(&running, "MSG0111").len(), 1);
     running.stop().await;
 }

@@ -9,11 +9,13 @@
 //! between the write and the move makes the file be read again at the next start; its
 //! messages are then flagged as possible duplicates, never dropped.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use ferry_adapter::{
     AdapterError, InboundMessage, Service, ServiceContext, ServiceFactory, Submitted,
 };
@@ -21,7 +23,7 @@ use ferry_hl7::{Piece, SplitOptions};
 use ferry_message::ContentKind;
 use ferry_production::{Diagnostics, Item};
 
-use crate::moves::{move_into, write_reason};
+use crate::moves::{move_as, move_into, write_reason};
 use crate::settings::{AfterTaking, InboundConfig};
 use crate::stability::{Observation, Stability};
 
@@ -54,6 +56,7 @@ impl Service for FileService {
             config,
             ctx,
             stability: Stability::default(),
+            stored: HashMap::new(),
         };
         poller.run().await;
         Ok(())
@@ -64,6 +67,26 @@ struct Poller {
     config: Arc<InboundConfig>,
     ctx: ServiceContext,
     stability: Stability,
+    /// Files whose messages are stored but which could not be archived, deleted or moved
+    /// to the error folder: never stored again while they stay unchanged; only the move is
+    /// tried again at each poll.
+    stored: HashMap<PathBuf, Stored>,
+}
+
+/// A file taken into the store and still in the polled folder.
+#[derive(Debug, Clone)]
+struct Stored {
+    observation: Option<Observation>,
+    outcome: Outcome,
+}
+
+/// Where a taken file belongs.
+#[derive(Debug, Clone)]
+enum Outcome {
+    /// Its messages are stored: archive or delete it.
+    Taken,
+    /// Nothing in it was usable: the error folder, with this reason.
+    Unusable(String),
 }
 
 impl Poller {
@@ -75,11 +98,20 @@ impl Poller {
             if !self.ctx.intake.ready().await {
                 return;
             }
-            for file in self.stable_files().await {
+            for (file, observation) in self.stable_files().await {
                 if shutdown.is_cancelled() || !self.ctx.intake.ready().await {
                     return;
                 }
-                self.take(&file).await;
+                match self.stored.get(&file) {
+                    Some(stored) if stored.observation == observation => {
+                        let outcome = stored.outcome.clone();
+                        self.finish(&file, observation, outcome).await;
+                    }
+                    _ => {
+                        self.stored.remove(&file);
+                        self.take(&file, observation).await;
+                    }
+                }
                 self.stability.forget(&file);
             }
 
@@ -106,8 +138,9 @@ impl Poller {
         }
     }
 
-    /// The files that match the glob and have been quiet long enough, in name order.
-    async fn stable_files(&mut self) -> Vec<PathBuf> {
+    /// The files that match the glob and have been quiet long enough, in name order, each
+    /// with what the listing saw of it.
+    async fn stable_files(&mut self) -> Vec<(PathBuf, Option<Observation>)> {
         let config = self.config.clone();
         let listed = tokio::task::spawn_blocking(move || list(&config)).await;
         let candidates = match listed {
@@ -127,30 +160,36 @@ impl Poller {
 
         let present: Vec<PathBuf> = candidates.iter().map(|(path, _)| path.clone()).collect();
         self.stability.retain(&present);
+        self.stored.retain(|path, _| present.contains(path));
         let now = Instant::now();
         let quiet = self.config.quiet_period;
         candidates
             .into_iter()
-            .filter_map(|(path, observation)| match observation {
-                Some(seen) if !self.stability.is_stable(&path, seen, quiet, now) => None,
-                _ => Some(path),
+            .filter(|(path, observation)| match observation {
+                Some(seen) => self.stability.is_stable(path, *seen, quiet, now),
+                None => true,
             })
             .collect()
     }
 
     /// Takes one file: read, split, submit, then archive, delete or move to error.
-    async fn take(&self, file: &Path) {
+    async fn take(&mut self, file: &Path, observation: Option<Observation>) {
         let name = display_name(file);
         let bytes = match tokio::fs::read(file).await {
             Ok(bytes) => bytes,
             Err(error) => {
                 let reason = format!("cannot read {name}: {error}");
-                self.reject_file(file, &reason).await;
+                self.finish(file, observation, Outcome::Unusable(reason))
+                    .await;
                 return;
             }
         };
 
         let messages = self.messages(&name, bytes);
+        let pieces: Vec<(Bytes, Option<String>)> = messages
+            .iter()
+            .map(|m| (m.bytes.clone(), m.origin.clone()))
+            .collect();
         let submitted = match self.ctx.intake.submit(messages).await {
             Ok(submitted) => submitted,
             Err(error) => {
@@ -162,26 +201,57 @@ impl Poller {
             }
         };
 
-        let rejected: Vec<&str> = submitted
+        let rejected: Vec<Rejected> = submitted
             .iter()
-            .filter_map(|s| match s {
-                Submitted::Rejected { reason, .. } => Some(reason.as_str()),
+            .zip(pieces)
+            .filter_map(|(outcome, (bytes, origin))| match outcome {
+                Submitted::Rejected { id, reason } => Some(Rejected {
+                    id: id.0,
+                    bytes,
+                    origin,
+                    reason: reason.clone(),
+                }),
                 Submitted::Accepted { .. } => None,
             })
             .collect();
-        if rejected.len() == submitted.len() {
-            let reason = format!("{name}: nothing usable: {}", rejected.join("; "));
-            self.reject_file(file, &reason).await;
-            return;
-        }
-        if !rejected.is_empty() {
-            self.ctx.intake.warn(format!(
-                "{name}: {} of {} pieces rejected and kept with status Error",
-                rejected.len(),
-                submitted.len()
-            ));
-        }
-        self.done_with(file, &name).await;
+        let outcome = if rejected.len() == submitted.len() {
+            let reasons: Vec<&str> = rejected.iter().map(|r| r.reason.as_str()).collect();
+            Outcome::Unusable(format!("{name}: nothing usable: {}", reasons.join("; ")))
+        } else {
+            if !rejected.is_empty() {
+                self.keep_rejected_pieces(&name, rejected, submitted.len())
+                    .await;
+            }
+            Outcome::Taken
+        };
+        self.finish(file, observation, outcome).await;
+    }
+
+    /// Writes the rejected pieces of a file that also held usable messages to the error
+    /// folder (`<name>.rejected`, with a `.reason.txt` naming each piece), so what was
+    /// refused can be found without the store.
+    async fn keep_rejected_pieces(&self, name: &str, rejected: Vec<Rejected>, total: usize) {
+        let count = rejected.len();
+        let folder = self.config.error_folder.clone();
+        let file_name = format!("{name}.rejected");
+        let written = tokio::task::spawn_blocking(move || {
+            let bytes: Vec<u8> = rejected
+                .iter()
+                .flat_map(|r| r.bytes.iter().copied())
+                .collect();
+            let reasons: Vec<String> = rejected.iter().map(Rejected::describe).collect();
+            write_new(&folder, &file_name, &bytes, &reasons.join("\n"))
+        })
+        .await;
+
+        let kept = match written {
+            Ok(Ok(path)) => format!("; the rejected pieces are in {}", path.display()),
+            Ok(Err(error)) => format!("; they could not be written to the error folder: {error}"),
+            Err(error) => format!("; {error}"),
+        };
+        self.ctx.intake.warn(format!(
+            "{name}: {count} of {total} pieces rejected and kept with status Error{kept}"
+        ));
     }
 
     /// The file's messages, as the engine will store them.
@@ -240,50 +310,89 @@ impl Poller {
         message
     }
 
-    /// Archives or deletes a file whose messages are durable.
-    async fn done_with(&self, file: &Path, name: &str) {
-        let file = file.to_owned();
+    /// Moves a taken file where it belongs: archive (or delete) when its messages are
+    /// stored, the error folder with its reason when nothing in it was usable. When the
+    /// move fails the file is remembered, so it is not stored again while it stays as it
+    /// is; the move is tried again at the next poll.
+    async fn finish(&mut self, file: &Path, observation: Option<Observation>, outcome: Outcome) {
+        let name = display_name(file);
+        let source = file.to_owned();
         let after = self.config.after.clone();
-        let result = tokio::task::spawn_blocking(move || match after {
-            AfterTaking::Archive(folder) => move_into(&file, &folder).map(|_| ()),
-            AfterTaking::Delete => std::fs::remove_file(&file),
+        let error_folder = self.config.error_folder.clone();
+        let target = outcome.clone();
+        let moved = tokio::task::spawn_blocking(move || match target {
+            Outcome::Taken => match after {
+                AfterTaking::Archive(folder) => move_into(&source, &folder).map(Some),
+                AfterTaking::Delete => std::fs::remove_file(&source).map(|()| None),
+            },
+            Outcome::Unusable(reason) => {
+                let moved = move_into(&source, &error_folder)?;
+                write_reason(&moved, &reason)?;
+                Ok(Some(moved))
+            }
         })
-        .await;
-        match result {
-            Ok(Ok(())) => tracing::debug!(file = %name, "taken"),
-            Ok(Err(error)) => self.ctx.intake.error(format!(
-                "{name} is stored but could not be archived or deleted: {error}; it will be \
-                 read again and its messages flagged as possible duplicates"
-            )),
-            Err(error) => self
-                .ctx
-                .intake
-                .error(format!("archiving {name} stopped: {error}")),
-        }
-    }
+        .await
+        .unwrap_or_else(|error| Err(std::io::Error::other(error.to_string())));
 
-    /// Moves a file that gave nothing usable to the error folder, with its reason.
-    async fn reject_file(&self, file: &Path, reason: &str) {
-        let file = file.to_owned();
-        let folder = self.config.error_folder.clone();
-        let why = reason.to_owned();
-        let moved = tokio::task::spawn_blocking(move || {
-            let moved = move_into(&file, &folder)?;
-            write_reason(&moved, &why)?;
-            Ok::<_, std::io::Error>(moved)
-        })
-        .await;
-        match moved {
-            Ok(Ok(moved)) => self
-                .ctx
-                .intake
-                .error(format!("{reason}; moved to {}", moved.display())),
-            Ok(Err(error)) => self.ctx.intake.error(format!(
-                "{reason}; could not move it to the error folder either: {error}"
-            )),
-            Err(error) => self.ctx.intake.error(format!("{reason}; {error}")),
+        let was_pending = self.stored.remove(file).is_some();
+        match (moved, &outcome) {
+            (Ok(_), Outcome::Taken) => {
+                if was_pending {
+                    self.ctx
+                        .intake
+                        .warn(format!("{name} could be moved out at last"));
+                }
+                tracing::debug!(file = %name, "taken");
+            }
+            (Ok(moved), Outcome::Unusable(reason)) => {
+                let place = moved.map(|p| p.display().to_string()).unwrap_or_default();
+                self.ctx.intake.error(format!("{reason}; moved to {place}"));
+            }
+            (Err(error), _) if error.kind() == std::io::ErrorKind::NotFound => {
+                tracing::debug!(file = %name, "gone before it could be moved");
+            }
+            (Err(error), _) => {
+                self.ctx.intake.error(format!(
+                    "{name} is stored but could not be moved out of the polled folder: {error}; \
+                     it is not stored again while it stays unchanged (a restart would read it \
+                     again, flagged as a possible duplicate)"
+                ));
+                let stored = Stored {
+                    observation,
+                    outcome,
+                };
+                self.stored.insert(file.to_owned(), stored);
+            }
         }
     }
+}
+
+/// A piece of a file that the engine kept with status Error.
+struct Rejected {
+    id: u64,
+    bytes: Bytes,
+    origin: Option<String>,
+    reason: String,
+}
+
+impl Rejected {
+    fn describe(&self) -> String {
+        let origin = self.origin.as_deref().unwrap_or("a piece");
+        format!("{origin} (message {}): {}", self.id, self.reason)
+    }
+}
+
+/// Writes `bytes` as a new file in `folder` (a numbered name if `name` exists) with
+/// `reason` beside it.
+fn write_new(folder: &Path, name: &str, bytes: &[u8], reason: &str) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(folder)?;
+    let temporary = folder.join(format!(".{name}.part"));
+    std::fs::write(&temporary, bytes)?;
+    let placed = move_as(&temporary, folder, name);
+    let _ = std::fs::remove_file(&temporary);
+    let placed = placed?;
+    write_reason(&placed, reason)?;
+    Ok(placed)
 }
 
 /// Lists the candidates: names matching the glob, not hidden. Each comes with its size

@@ -14,12 +14,16 @@ const MAX_SUFFIX: u32 = 10_000;
 /// A rename is atomic within one file system; across file systems the file is copied,
 /// synced, then removed.
 pub(crate) fn move_into(file: &Path, folder: &Path) -> io::Result<PathBuf> {
-    std::fs::create_dir_all(folder)?;
     let name = file
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "file name is not UTF-8"))?;
+    move_as(file, folder, name)
+}
 
+/// Moves `file` into `folder` as `name`, or a numbered variant when that exists.
+pub(crate) fn move_as(file: &Path, folder: &Path, name: &str) -> io::Result<PathBuf> {
+    std::fs::create_dir_all(folder)?;
     for n in 0..MAX_SUFFIX {
         let target = numbered(folder, name, n);
         if std::fs::symlink_metadata(&target).is_ok() {

@@ -15,8 +15,11 @@ const REPEAT_WINDOW: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub(crate) struct EventSink {
     store: Arc<dyn Store>,
-    repeats: Arc<Mutex<HashMap<(ItemName, &'static str), Repeat>>>,
+    repeats: Arc<Mutex<HashMap<RepeatKey, Repeat>>>,
 }
+
+/// What makes two events "the same" for the repeat limit: item, topic and text.
+type RepeatKey = (ItemName, &'static str, String);
 
 struct Repeat {
     last_written: Instant,
@@ -40,8 +43,9 @@ impl EventSink {
         }
     }
 
-    /// Records a repeating event (same item, same `topic`) at most once per window, with
-    /// the count of those left out since the last one written.
+    /// Records a repeating event (same item, `topic` and text) at most once per window,
+    /// with the count of those left out since the last one written. Events that differ in
+    /// their text (another file, another message) are never merged.
     pub(crate) fn record_repeating(&self, topic: &'static str, mut event: NewEvent) {
         let Some(item) = event.item.clone() else {
             self.record(event);
@@ -50,7 +54,8 @@ impl EventSink {
         let suppressed = {
             let mut repeats = self.repeats.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
-            let entry = repeats.entry((item, topic)).or_insert(Repeat {
+            let key = (item, topic, event.text.clone());
+            let entry = repeats.entry(key).or_insert(Repeat {
                 last_written: now - REPEAT_WINDOW,
                 suppressed: 0,
             });
@@ -90,11 +95,13 @@ pub(crate) fn item_event(
 /// Writes the event to the log at its level, with key/value fields.
 pub(crate) fn log(event: &NewEvent) {
     let item = event.item.as_ref().map(ItemName::as_str).unwrap_or("-");
-    let message = event.message.map(|id| id.0);
+    // `message` is the log line's own text in tracing's JSON output: the id needs its own
+    // field name.
+    let message_id = event.message.map(|id| id.0);
     let kind = format!("{:?}", event.kind);
     match event.level {
-        EventLevel::Info => tracing::info!(item, message, kind, "{}", event.text),
-        EventLevel::Warn => tracing::warn!(item, message, kind, "{}", event.text),
-        EventLevel::Error => tracing::error!(item, message, kind, "{}", event.text),
+        EventLevel::Info => tracing::info!(item, message_id, kind, "{}", event.text),
+        EventLevel::Warn => tracing::warn!(item, message_id, kind, "{}", event.text),
+        EventLevel::Error => tracing::error!(item, message_id, kind, "{}", event.text),
     }
 }

@@ -67,13 +67,17 @@ impl ServiceIntake {
         let mut events = Vec::new();
         for (written, inspection) in accepted.iter().zip(inspections) {
             let id = written.headers.first().copied();
+            let origin = match &inspection.origin {
+                Some(origin) => format!("{origin}: "),
+                None => String::new(),
+            };
             if let Some(reason) = &inspection.rejected {
                 events.push(item_event(
                     EventLevel::Error,
                     EventKind::Failed,
                     &self.item.name,
                     id,
-                    format!("input rejected and kept with status Error: {reason}"),
+                    format!("{origin}input rejected and kept with status Error: {reason}"),
                 ));
             }
             for warning in &inspection.warnings {
@@ -82,7 +86,7 @@ impl ServiceIntake {
                     EventKind::Warning,
                     &self.item.name,
                     id,
-                    warning.clone(),
+                    format!("{origin}{warning}"),
                 ));
             }
         }

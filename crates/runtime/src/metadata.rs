@@ -18,6 +18,8 @@ use xxhash_rust::xxh3::Xxh3;
 /// The result of inspecting one inbound message.
 #[derive(Debug, Default)]
 pub(crate) struct Inspection {
+    /// Where the message came from (a file and offset, a peer), for event texts.
+    pub(crate) origin: Option<String>,
     pub(crate) doc_type: Option<String>,
     pub(crate) search: Vec<SearchValue>,
     /// The encoding_rs name of the charset the text was decoded with.
@@ -35,19 +37,22 @@ pub(crate) fn inspect(
     source: &ItemName,
     search_fields: &[FieldPath],
 ) -> Inspection {
-    if let Some(reason) = &message.rejected {
-        return Inspection {
+    let inspection = if let Some(reason) = &message.rejected {
+        Inspection {
             rejected: Some(reason.clone()),
             ..Inspection::default()
-        };
-    }
-
-    match message.kind {
-        ContentKind::Hl7v2 => inspect_hl7(message, source, search_fields),
-        _ => Inspection {
+        }
+    } else if message.kind == ContentKind::Hl7v2 {
+        inspect_hl7(message, source, search_fields)
+    } else {
+        Inspection {
             duplicate_key: Some(duplicate_key(source, &[], &message.bytes)),
             ..Inspection::default()
-        },
+        }
+    };
+    Inspection {
+        origin: message.origin.clone(),
+        ..inspection
     }
 }
 

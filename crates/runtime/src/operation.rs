@@ -78,6 +78,14 @@ impl OperationRunner {
                 if let Some(note) = &delivered.note {
                     tracing::debug!(note = %note, "delivered");
                 }
+                if lease.header.attempts > 0 {
+                    tracing::info!(
+                        item = %self.item.name,
+                        message_id = lease.header.id.0,
+                        attempts = lease.header.attempts + 1,
+                        "delivered after retries"
+                    );
+                }
                 self.finish(lease, Outcome::Completed, delivered.response)
                     .await;
             }
@@ -275,15 +283,15 @@ fn next_delay(delay: Duration, policy: &RetryPolicy) -> Duration {
         .min(policy.max_interval)
 }
 
-/// `1.5s`, `250ms`, `2m`: how durations read in events.
+/// `250ms`, `1.5s`, `2.0m`: how durations read in events.
 pub(crate) fn humanize(duration: Duration) -> String {
     let millis = duration.as_millis();
     if millis < 1_000 {
         format!("{millis}ms")
     } else if millis < 60_000 {
-        format!("{}s", duration.as_secs_f64())
+        format!("{:.1}s", duration.as_secs_f64())
     } else {
-        format!("{}m", duration.as_secs_f64() / 60.0)
+        format!("{:.1}m", duration.as_secs_f64() / 60.0)
     }
 }
 

@@ -25,6 +25,12 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Another process holds the store (a running `ferry`).
+    #[error("the store at {} is in use by another process", path.display())]
+    InUse {
+        /// The store folder.
+        path: std::path::PathBuf,
+    },
     /// No message with that id.
     #[error("no message {0}")]
     NotFound(MessageId),

@@ -43,7 +43,9 @@ impl SledStore {
         for entry in self.db.range(driver.from..driver.to).rev() {
             let (key, _) = entry?;
             let id = MessageId(keys::trailing_u64(&key).ok_or_else(|| corrupt(&key, "short key"))?);
-            let stored = self.referenced_header(&key, id)?;
+            let Some(stored) = self.indexed_header(&key, id)? else {
+                continue;
+            };
             if matches(query, &stored) {
                 found.push(stored.header);
                 if found.len() == limit {
@@ -60,7 +62,9 @@ impl SledStore {
         for key in self.db.scan_prefix(keys::session_prefix(session)).keys() {
             let key = key?;
             let id = MessageId(keys::trailing_u64(&key).ok_or_else(|| corrupt(&key, "short key"))?);
-            headers.push(self.referenced_header(&key, id)?.header);
+            if let Some(stored) = self.indexed_header(&key, id)? {
+                headers.push(stored.header);
+            }
         }
         Ok(headers)
     }

@@ -112,6 +112,24 @@ impl SledStore {
         self.stored_header(id)?
             .ok_or_else(|| corrupt(from, format!("points at message {id}, which is missing")))
     }
+
+    /// Like [`SledStore::referenced_header`] for readers that scan an index without a lock:
+    /// a purge may remove the header and its index entry between the scan and this read.
+    /// `None` then; corruption only when the index entry is still there.
+    pub(crate) fn indexed_header(
+        &self,
+        from: &[u8],
+        id: MessageId,
+    ) -> Result<Option<StoredHeader>, StoreError> {
+        match self.stored_header(id)? {
+            Some(stored) => Ok(Some(stored)),
+            None if self.db.contains_key(from)? => Err(corrupt(
+                from,
+                format!("points at message {id}, which is missing"),
+            )),
+            None => Ok(None),
+        }
+    }
 }
 
 impl Drop for SledStore {
@@ -127,7 +145,11 @@ fn open_db(config: &StoreConfig) -> Result<sled::Db, StoreError> {
         context: format!("creating the store folder {}", path.display()),
         source,
     })?;
-    wait_for_previous_instance(&path.join("db"));
+    if !wait_for_previous_instance(&path.join("db")) {
+        return Err(StoreError::InUse {
+            path: path.to_owned(),
+        });
+    }
 
     let db = sled::Config::new()
         .path(path)
@@ -146,25 +168,26 @@ fn open_db(config: &StoreConfig) -> Result<sled::Db, StoreError> {
 /// How long `open` waits for a store closed in this process to let go of its file.
 const RELEASE_WAIT: Duration = Duration::from_secs(5);
 
-/// Waits until nothing holds the lock on sled's log file, or [`RELEASE_WAIT`] passed.
+/// Waits until nothing holds the lock on sled's log file, or [`RELEASE_WAIT`] passed;
+/// false when the lock is still held then (another live process uses the store).
 ///
 /// sled closes the file (and drops its `flock`) only when its last internal reference goes,
 /// which can be after the `Db` itself was dropped: IO tasks and deferred garbage hold it
 /// for a moment. sled flushes and syncs the log before that, so once the lock is free the
-/// old instance writes nothing more. A store held by another live process is still refused,
-/// by sled, once the wait is over.
-fn wait_for_previous_instance(log: &Path) {
+/// old instance writes nothing more.
+fn wait_for_previous_instance(log: &Path) -> bool {
     let Ok(file) = std::fs::OpenOptions::new().read(true).write(true).open(log) else {
-        return;
+        return true;
     };
 
     let deadline = std::time::Instant::now() + RELEASE_WAIT;
     while let Err(std::fs::TryLockError::WouldBlock) = file.try_lock() {
         if std::time::Instant::now() >= deadline {
-            return;
+            return false;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+    true
 }
 
 fn sync_parent(path: &Path) -> Result<(), StoreError> {
