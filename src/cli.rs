@@ -44,7 +44,7 @@ pub(crate) enum Command {
         /// The production's YAML file (names the store).
         production: PathBuf,
         /// Age of the sessions to remove, e.g. 30d, 12h.
-        #[arg(long, value_name = "DURATION")]
+        #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
         older_than: String,
     },
 }

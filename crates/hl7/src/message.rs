@@ -1,13 +1,22 @@
 //! The structural view of one decoded message, used by routing rules and transforms.
 //!
-//! [`Hl7Message::parse`] cuts the text into segments and fields once; [`Hl7Message::get`] then
-//! walks to a field, repetition, component or subcomponent by index, without parsing again.
-//! Values stay slices of the text: [`Hl7Message::get_raw`] returns them still escaped,
-//! [`Hl7Message::get`] decodes the escape sequences of the one value asked for.
+//! [`Hl7Message::parse`] finds the segments and checks what can be checked without looking
+//! inside a field; it keeps one small record per segment (its id and byte range) and nothing
+//! per field. [`Hl7Message::get`] then finds the segment occurrence a path names and splits
+//! only that segment, on the fly: up to the wanted field, then that field's repetition,
+//! component and subcomponent. Values stay slices of the text: [`Hl7Message::get_raw`]
+//! returns them still escaped, [`Hl7Message::get`] decodes the escape sequences of the one
+//! value asked for.
 //!
-//! Who does what. hl7-parser 0.3.0 splits each field into repetitions, components and
-//! subcomponents (it does that correctly, on slices of the text, byte-exact). Ferry does the
-//! rest itself, because hl7-parser gets it wrong:
+//! Why lazy: the engine parses every message to read a handful of paths (search fields,
+//! routing rules), and an ORU can carry hundreds of thousands of OBX segments. Splitting all
+//! of them up front cost hundreds of bytes of heap per field (gigabytes for a 50 MB message);
+//! now the heap is one `Segment` record per segment, and splitting one segment again on each
+//! `get` costs a scan over that segment's bytes.
+//!
+//! Who does what. hl7-parser 0.3.0 is not used here any more (it stays a dev-dependency: the
+//! tests pin its faults and check that this module splits a field exactly as it does). Ferry
+//! does it all itself, because hl7-parser gets it wrong or costs too much:
 //! - segments: hl7-parser either splits on CR only (CRLF input then stops after MSH) or, in
 //!   its lenient mode, on LF as well, which cuts an OBX-5 that holds a line break (field case
 //!   B09); it also stops without an error at the first segment it cannot read (a blank line,
@@ -16,30 +25,47 @@
 //!   is a segment without fields, and a line that is not a segment is a [`ParseError`];
 //! - MSH: hl7-parser reads MSH-2 as exactly four characters, so with the v2.7 truncation
 //!   character every MSH field shifts by one (field case B12). Here MSH-1 and MSH-2 are read
-//!   by the MSH pre-scan and the fields from MSH-3 on are handed to hl7-parser one by one;
+//!   by the MSH pre-scan, and the fields from MSH-3 on are split like any other;
+//! - fields: hl7-parser's field parser splits correctly, but into a vector of repetitions,
+//!   each with a vector of components, each with a vector of subcomponents: at least three
+//!   allocations even for a plain value, and all of them for the parts a path skips. Here a
+//!   field is split on bytes with `str::split` and only the wanted part is kept, which
+//!   allocates nothing. The delimiters are ASCII, so every cut is a `char` boundary;
 //! - escape sequences: hl7-parser's decoding mixes byte and char offsets (wrong text or a
 //!   panic after non-ASCII text) and drops `\X..\` and formatting codes; Ferry's own
 //!   [`unescape`] is used instead.
+//!
+//! No check per field. Splitting a field cannot fail and always consumes the whole field: a
+//! field never holds a CR (a CR always ends a segment, and input with no CR at all is cut on
+//! LF), and the only other bytes that stop a part are the four separators, which are exactly
+//! where it is cut. (The earlier "the field splitter stopped before the end of the field"
+//! error came from hl7-parser stopping at a CR, which cannot occur inside a segment, so it was
+//! never reported.) Every [`ParseError`] is therefore found in MSH and at segment starts.
 //!
 //! Invariants after a successful parse:
 //! - the text starts with an MSH segment that the pre-scan accepts (a leading BOM is
 //!   skipped; offsets still count it);
 //! - every segment id is three upper-case letters or digits, the first a letter, followed by
 //!   the field separator or the end of the segment;
-//! - every field was consumed whole by hl7-parser; field, repetition, component and
-//!   subcomponent numbers are 1-based, and MSH-1 / MSH-2 (FHS, BHS alike) are the field
-//!   separator and the encoding characters exactly as declared, so MSH-3 onwards never shift.
+//! - the message holds one `Segment` per segment (a `Copy` record of 24 bytes on 64-bit
+//!   targets, no heap of its own) in one vector, and nothing else on the heap;
+//! - field, repetition, component and subcomponent numbers are 1-based, and MSH-1 / MSH-2
+//!   (FHS, BHS alike) are the field separator and the encoding characters exactly as
+//!   declared, so MSH-3 onwards never shift.
 //!
 //! What [`Hl7Message::get`] returns (field case B15): [`FieldValue::Null`] exactly when the
 //! addressed value is `""`; [`FieldValue::Missing`] when the segment, field, repetition,
 //! component or subcomponent is absent, or present but empty or made only of separators
 //! (`^^`); otherwise [`FieldValue::Text`] with escape sequences decoded. A path without a
 //! component gives the whole repetition (the first when the path names none), its separators
-//! kept; MSH-1 and MSH-2 are returned as declared, never decoded.
+//! kept; MSH-1 and MSH-2 are returned as declared, never decoded. An empty field splits as
+//! any text does: into one empty repetition, component and subcomponent.
+//!
+//! Cost of a lookup: `get` walks the segment records to the occurrence (linear in the number
+//! of segments, a few bytes each), then scans one segment's bytes up to the wanted field; it
+//! allocates only when escape sequences must be decoded.
 
 use std::borrow::Cow;
-
-use hl7_parser::message::{Field, Separators};
 
 use crate::escaping::unescape;
 use crate::lines::{Lines, terminator_for};
@@ -71,21 +97,22 @@ impl ParseError {
 pub struct Hl7Message<'a> {
     text: &'a str,
     delimiters: Delimiters,
-    segments: Vec<Segment<'a>>,
+    segments: Vec<Segment>,
 }
 
-/// One segment: its id, where it starts, and its fields.
-#[derive(Debug, Clone)]
-struct Segment<'a> {
-    id: &'a str,
-    offset: usize,
-    /// For MSH, FHS and BHS: fields 1 and 2, the field separator and the encoding
-    /// characters, which are not split.
-    header: Option<(&'a str, &'a str)>,
-    /// The split fields: from field 3 on for MSH, FHS and BHS, from field 1 otherwise.
-    /// `None` is an empty field: most fields of a real message are empty, and leaving them
-    /// unsplit saves hl7-parser three allocations each.
-    fields: Vec<Option<Field<'a>>>,
+/// What the parse keeps of one segment: its id and where its content lies in the text.
+///
+/// `Copy`, so it can hold nothing on the heap; fields are found again from `start..end` when
+/// a path asks for one.
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    /// The id, kept beside the range so that finding the n-th OBX reads only these records,
+    /// not the text.
+    id: [u8; 3],
+    /// Byte offset of the id in the text.
+    start: usize,
+    /// End of the content: the terminator's first byte, or the end of the text.
+    end: usize,
 }
 
 /// Where a path leads: a value to decode, or MSH-1 / MSH-2, which are taken as they are.
@@ -98,32 +125,37 @@ impl<'a> Hl7Message<'a> {
     /// Parses one message from text that is already decoded (see `charset`).
     ///
     /// Segments end at CR (an LF right after it is part of the terminator); text without any
-    /// CR is split on LF instead, as the splitter does for files.
+    /// CR is split on LF instead, as the splitter does for files. Fields are not split here
+    /// (see the module docs): the work and the memory are one record per segment.
     ///
     /// # Errors
     ///
     /// A [`ParseError`] with the byte offset: the MSH is not acceptable (the reasons of
-    /// `scan_header`), a line is not a segment (bad id, no field separator after the id), or
-    /// hl7-parser did not consume a field whole.
+    /// `scan_header`), or a line is not a segment (bad id, no field separator after the id).
     pub fn parse(text: &'a str) -> Result<Hl7Message<'a>, ParseError> {
         let start = if text.starts_with('\u{feff}') { 3 } else { 0 };
         let bytes = text.as_bytes();
         let msh_end = start + msh_segment_end(&bytes[start..]);
         let declared = read_delimiters(&bytes[start..msh_end])
             .map_err(|error| ParseError::new(start + error.offset, error.reason))?;
+        let delimiters = declared.delimiters;
 
-        let reader = SegmentReader::new(declared.delimiters);
         let mut segments = Vec::with_capacity(16);
         for line in Lines::new(bytes, start, terminator_for(bytes)) {
             let content = &text[line.start..line.end];
             if !content.bytes().all(|byte| byte.is_ascii_whitespace()) {
-                segments.push(reader.segment(content, line.start)?);
+                let id = segment_id(content, line.start, delimiters.field)?;
+                segments.push(Segment {
+                    id,
+                    start: line.start,
+                    end: line.end,
+                });
             }
         }
 
         Ok(Hl7Message {
             text,
-            delimiters: declared.delimiters,
+            delimiters,
             segments,
         })
     }
@@ -158,12 +190,16 @@ impl<'a> Hl7Message<'a> {
 
     /// The segment ids in message order, Z-segments and unknown ones included.
     pub fn segment_ids(&self) -> impl Iterator<Item = &'a str> + '_ {
-        self.segments.iter().map(|segment| segment.id)
+        let text = self.text;
+        self.segments.iter().map(move |segment| {
+            text.get(segment.start..segment.start + 3)
+                .unwrap_or_default()
+        })
     }
 
     /// Byte offset in the text of each segment, in message order.
     pub fn segment_offsets(&self) -> impl Iterator<Item = usize> + '_ {
-        self.segments.iter().map(|segment| segment.offset)
+        self.segments.iter().map(|segment| segment.start)
     }
 
     /// The text the message was parsed from.
@@ -183,25 +219,100 @@ impl<'a> Hl7Message<'a> {
     }
 
     fn find(&self, path: &FieldPath) -> Option<Found<'a>> {
-        let occurrence = usize::try_from(path.occurrence).ok()?.checked_sub(1)?;
+        let occurrence = index(path.occurrence)?;
         let segment = self
             .segments
             .iter()
-            .filter(|segment| segment.id.as_bytes() == path.segment)
+            .filter(|segment| segment.id == path.segment)
             .nth(occurrence)?;
+        let content = self.text.get(segment.start..segment.end)?;
 
+        let separator = char::from(self.delimiters.field);
         let field_number = usize::try_from(path.field).ok()?;
-        let index = match segment.header {
-            Some((field_separator, encoding_characters)) => match field_number {
-                1 => return declared_value(field_separator, path),
-                2 => return declared_value(encoding_characters, path),
-                number => number.checked_sub(3)?,
-            },
-            None => field_number.checked_sub(1)?,
+        let (fields, field_index) = if matches!(&segment.id, b"MSH" | b"FHS" | b"BHS") {
+            let header = HeaderFields::read(content, separator);
+            match field_number {
+                1 => return declared_value(header.field_separator, path),
+                2 => return declared_value(header.encoding_characters, path),
+                number => (header.rest, number.checked_sub(3)?),
+            }
+        } else {
+            (content.get(4..), field_number.checked_sub(1)?)
         };
-        match segment.fields.get(index)? {
-            Some(field) => walk_field(field, path).map(Found::Value),
-            None => empty_field(path).then_some(Found::Value("")),
+
+        let field = fields?.split(separator).nth(field_index)?;
+        walk_field(field, path, &self.delimiters).map(Found::Value)
+    }
+}
+
+/// The id of a segment, checked: three upper-case letters or digits, the first a letter,
+/// then the field separator or the end of the segment.
+fn segment_id(content: &str, offset: usize, field: u8) -> Result<[u8; 3], ParseError> {
+    let bytes = content.as_bytes();
+    let id = match bytes {
+        [first, second, third, ..]
+            if first.is_ascii_uppercase()
+                && [second, third]
+                    .iter()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) =>
+        {
+            [*first, *second, *third]
+        }
+        _ => {
+            let shown: String = content.chars().take(8).collect();
+            let reason = format!(
+                "'{}' does not start with a segment id (three upper-case letters or digits, \
+                 the first a letter)",
+                shown.escape_debug()
+            );
+            return Err(ParseError::new(offset, reason));
+        }
+    };
+
+    match bytes.get(3) {
+        Some(&byte) if byte != field => {
+            let reason = format!(
+                "segment id '{}' is followed by {} instead of the field separator {}",
+                String::from_utf8_lossy(&id),
+                show_byte(byte),
+                show_byte(field)
+            );
+            Err(ParseError::new(offset + 3, reason))
+        }
+        _ => Ok(id),
+    }
+}
+
+/// MSH-1, MSH-2 and the fields after them, in the content of an MSH, FHS or BHS segment.
+///
+/// MSH-2 runs to the next field separator, whatever its length, so that the pre-scan's
+/// four or five encoding characters never shift MSH-3 onwards (field case B12).
+struct HeaderFields<'a> {
+    field_separator: &'a str,
+    encoding_characters: &'a str,
+    /// The text from MSH-3 on; `None` when the segment ends within MSH-2, so that MSH-3 is
+    /// absent rather than empty.
+    rest: Option<&'a str>,
+}
+
+impl<'a> HeaderFields<'a> {
+    /// Reads `content`, whose id is followed by the field separator or nothing (checked by
+    /// the parse).
+    fn read(content: &'a str, separator: char) -> HeaderFields<'a> {
+        let Some(after_separator) = content.get(4..) else {
+            return HeaderFields {
+                field_separator: content.get(3..).unwrap_or_default(),
+                encoding_characters: "",
+                rest: None,
+            };
+        };
+        let msh2_length = after_separator
+            .find(separator)
+            .unwrap_or(after_separator.len());
+        HeaderFields {
+            field_separator: content.get(3..4).unwrap_or_default(),
+            encoding_characters: after_separator.get(..msh2_length).unwrap_or_default(),
+            rest: after_separator.get(msh2_length + 1..),
         }
     }
 }
@@ -213,144 +324,28 @@ fn declared_value<'a>(value: &'a str, path: &FieldPath) -> Option<Found<'a>> {
     whole.then_some(Found::Declared(value))
 }
 
-/// Whether a path into an empty field names something that is there (empty): the first
-/// repetition, component and subcomponent, as hl7-parser would split `""`.
-fn empty_field(path: &FieldPath) -> bool {
-    [path.repetition, path.component, path.subcomponent]
-        .into_iter()
-        .all(|number| number.is_none_or(|number| number == 1))
-}
-
 /// From a field to the repetition, component and subcomponent the path names.
-fn walk_field<'a>(field: &Field<'a>, path: &FieldPath) -> Option<&'a str> {
-    let repeat = field.repeats.get(index(path.repetition.unwrap_or(1))?)?;
+fn walk_field<'a>(field: &'a str, path: &FieldPath, delimiters: &Delimiters) -> Option<&'a str> {
+    let repetition = nth_part(field, delimiters.repetition, path.repetition.unwrap_or(1))?;
     let Some(component_number) = path.component else {
-        return Some(repeat.raw_value());
+        return Some(repetition);
     };
-    let component = repeat.components.get(index(component_number)?)?;
+    let component = nth_part(repetition, delimiters.component, component_number)?;
     let Some(subcomponent_number) = path.subcomponent else {
-        return Some(component.raw_value());
+        return Some(component);
     };
-    let subcomponent = component.subcomponents.get(index(subcomponent_number)?)?;
-    Some(subcomponent.raw_value())
+    nth_part(component, delimiters.subcomponent, subcomponent_number)
 }
 
-/// A 1-based number as a vector index; `None` for 0.
+/// The part numbered `number` (1-based) of `text` cut at `separator`; text without the
+/// separator, the empty text included, is one part.
+fn nth_part(text: &str, separator: u8, number: u32) -> Option<&str> {
+    text.split(char::from(separator)).nth(index(number)?)
+}
+
+/// A 1-based number as an index; `None` for 0.
 fn index(number: u32) -> Option<usize> {
     usize::try_from(number).ok()?.checked_sub(1)
-}
-
-/// Reads segments with one message's delimiters.
-struct SegmentReader {
-    delimiters: Delimiters,
-    separators: Separators,
-}
-
-impl SegmentReader {
-    fn new(delimiters: Delimiters) -> SegmentReader {
-        let separators = Separators {
-            field: char::from(delimiters.field),
-            component: char::from(delimiters.component),
-            subcomponent: char::from(delimiters.subcomponent),
-            repetition: char::from(delimiters.repetition),
-            escape: char::from(delimiters.escape),
-            lenient_newlines: false,
-        };
-        SegmentReader {
-            delimiters,
-            separators,
-        }
-    }
-
-    /// One segment from its content (no terminator), at `offset` in the text.
-    fn segment<'a>(&self, content: &'a str, offset: usize) -> Result<Segment<'a>, ParseError> {
-        let id = self.segment_id(content, offset)?;
-        let is_header = matches!(id, "MSH" | "FHS" | "BHS");
-        let (header, fields_start) = if is_header {
-            self.header_fields(content)
-        } else {
-            (None, 4)
-        };
-
-        let mut fields = Vec::new();
-        if let Some(rest) = content.get(fields_start..) {
-            fields.reserve(rest.len() / 8);
-            let mut field_offset = offset + fields_start;
-            for text in rest.split(char::from(self.delimiters.field)) {
-                fields.push(self.field(text, field_offset)?);
-                field_offset += text.len() + 1;
-            }
-        }
-        Ok(Segment {
-            id,
-            offset,
-            header,
-            fields,
-        })
-    }
-
-    /// The id, checked: three upper-case letters or digits, the first a letter, then the
-    /// field separator or the end of the segment.
-    fn segment_id<'a>(&self, content: &'a str, offset: usize) -> Result<&'a str, ParseError> {
-        let bytes = content.as_bytes();
-        let valid_id = bytes.len() >= 3
-            && bytes[0].is_ascii_uppercase()
-            && bytes[1..3]
-                .iter()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-        if !valid_id {
-            let shown: String = content.chars().take(8).collect();
-            let reason = format!(
-                "'{}' does not start with a segment id (three upper-case letters or digits, \
-                 the first a letter)",
-                shown.escape_debug()
-            );
-            return Err(ParseError::new(offset, reason));
-        }
-
-        match bytes.get(3) {
-            Some(&byte) if byte != self.delimiters.field => {
-                let reason = format!(
-                    "segment id '{}' is followed by {} instead of the field separator {}",
-                    &content[..3],
-                    show_byte(byte),
-                    show_byte(self.delimiters.field)
-                );
-                Err(ParseError::new(offset + 3, reason))
-            }
-            _ => Ok(&content[..3]),
-        }
-    }
-
-    /// MSH-1 and MSH-2 of a header segment, and where its split fields start.
-    fn header_fields<'a>(&self, content: &'a str) -> (Option<(&'a str, &'a str)>, usize) {
-        let Some(after_separator) = content.get(4..) else {
-            let field_separator = content.get(3..).unwrap_or_default();
-            return (Some((field_separator, "")), content.len() + 1);
-        };
-        let field = char::from(self.delimiters.field);
-        let msh2_length = after_separator.find(field).unwrap_or(after_separator.len());
-        let encoding_characters = &after_separator[..msh2_length];
-        (
-            Some((&content[3..4], encoding_characters)),
-            4 + msh2_length + 1,
-        )
-    }
-
-    /// One field, split by hl7-parser, which must consume all of it; `None` when empty.
-    fn field<'a>(&self, text: &'a str, offset: usize) -> Result<Option<Field<'a>>, ParseError> {
-        if text.is_empty() {
-            return Ok(None);
-        }
-        let parsed = hl7_parser::parser::parse_field_with_separators(text, self.separators)
-            .map_err(|error| ParseError::new(offset, format!("field not readable: {error}")))?;
-        let consumed = parsed.raw_value().len();
-        if consumed != text.len() {
-            let reason = "the field splitter stopped before the end of the field";
-            return Err(ParseError::new(offset + consumed, reason));
-        }
-        Ok(Some(parsed))
-    }
 }
 
 #[cfg(test)]
@@ -470,5 +465,105 @@ mod tests {
         let message = Hl7Message::parse("MSH|^~\\&").unwrap();
         assert_eq!(text(&message, "MSH-2").as_deref(), Some("^~\\&"));
         assert_eq!(message.get(&path("MSH-3")), FieldValue::Missing);
+    }
+
+    #[test]
+    fn a_segment_record_is_small_and_owns_no_heap() {
+        fn copy_only<T: Copy>() {}
+        // A `Copy` type cannot hold a `Vec`, so the parse keeps nothing per field.
+        copy_only::<Segment>();
+        assert!(std::mem::size_of::<Segment>() <= 32);
+        assert_eq!(
+            std::mem::size_of::<Segment>(),
+            3 * std::mem::size_of::<usize>()
+        );
+    }
+
+    #[test]
+    fn a_message_with_200_000_obx_segments_reads_its_last_segment() {
+        const OBX: usize = 200_000;
+        let mut written =
+            String::from("MSH|^~\\&|LAB|HOSP|FERRY|HUB|20240101||ORU^R01|BIG|P|2.5\r");
+        written.push_str("PID|1||42\r");
+        for number in 1..=OBX {
+            let value = format!("OBX|{number}|NM|718-7^Hemoglobin^LN||{number}.5|g/dL||N|||F\r");
+            written.push_str(&value);
+        }
+        let message = Hl7Message::parse(&written).unwrap();
+        assert_eq!(message.segment_count(), OBX + 2);
+
+        // FieldPath::parse caps numbers at 9999; a program may still build a larger one.
+        let last = |at: &str| FieldPath {
+            occurrence: u32::try_from(OBX).unwrap(),
+            ..path(at)
+        };
+        let value = format!("{OBX}.5");
+        assert_eq!(message.get(&last("OBX-5")).as_text(), Some(value.as_str()));
+        assert_eq!(message.get(&last("OBX-3.2")).as_text(), Some("Hemoglobin"));
+        assert_eq!(message.get(&last("OBX-7")), FieldValue::Missing);
+        let beyond = FieldPath {
+            occurrence: u32::try_from(OBX + 1).unwrap(),
+            ..path("OBX-1")
+        };
+        assert_eq!(message.get(&beyond), FieldValue::Missing);
+
+        let heap = message.segments.capacity() * std::mem::size_of::<Segment>();
+        assert!(heap <= 2 * 32 * message.segment_count(), "{heap} bytes");
+    }
+
+    #[test]
+    fn a_bad_segment_id_at_the_end_of_a_large_message_is_still_found_by_the_parse() {
+        let mut written = String::from("MSH|^~\\&|A\r");
+        for number in 1..=10_000 {
+            written.push_str(&format!("OBX|{number}|ST|||x\r"));
+        }
+        let offset = written.len();
+        written.push_str("OBX1|x\r");
+        let error = Hl7Message::parse(&written).unwrap_err();
+        assert_eq!(error.offset, offset + 3);
+    }
+
+    /// The splitting hl7-parser 0.3.0 does, kept as the reference this module must match.
+    fn hl7_parser_walk<'a>(field: &'a str, path: &FieldPath) -> Option<&'a str> {
+        let separators = hl7_parser::message::Separators::default();
+        let split = hl7_parser::parser::parse_field_with_separators(field, separators).unwrap();
+        assert_eq!(
+            split.raw_value(),
+            field,
+            "hl7-parser consumes every field whole"
+        );
+        let repeat = split.repeats.get(index(path.repetition.unwrap_or(1))?)?;
+        let Some(component) = path.component else {
+            return Some(repeat.raw_value());
+        };
+        let component = repeat.components.get(index(component)?)?;
+        let Some(subcomponent) = path.subcomponent else {
+            return Some(component.raw_value());
+        };
+        Some(
+            component
+                .subcomponents
+                .get(index(subcomponent)?)?
+                .raw_value(),
+        )
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_field_splits_as_hl7_parser_splits_it(
+            field in "[A-Z0-9 ü\"\\\\^~&\n]{0,16}",
+            repetition in proptest::option::of(0u32..4),
+            component in proptest::option::of(0u32..4),
+            subcomponent in proptest::option::of(0u32..4),
+        ) {
+            let path = FieldPath {
+                repetition,
+                component,
+                subcomponent: component.and(subcomponent),
+                ..path("PID-3")
+            };
+            let ours = walk_field(&field, &path, &Delimiters::default());
+            proptest::prop_assert_eq!(ours, hl7_parser_walk(&field, &path));
+        }
     }
 }
