@@ -7,9 +7,9 @@
 //!    from raw bytes, so a message can be indexed and answered with a NAK even when the
 //!    full parse fails;
 //! 3. [`charset`]: decode the whole message once, with the character set MSH-18 names;
-//! 4. [`message`]: parse the text into segments and fields, and read values by [`FieldPath`]
-//!    as [`FieldValue`]s, with [`escape`] and [`unescape`] ([`escaping`]) for escape
-//!    sequences.
+//! 4. [`message`]: cut the text into segments, and read values by [`FieldPath`] as
+//!    [`FieldValue`]s, splitting only the segment a path names, with [`escape`] and
+//!    [`unescape`] ([`escaping`]) for escape sequences.
 //!
 //! No function of this crate panics on any input bytes; faults are values ([`ScanError`],
 //! [`ParseError`], [`Piece::Rejected`], [`SplitWarning`]) with a byte offset and a reason.

@@ -29,8 +29,8 @@
 //! - fields: hl7-parser's field parser splits correctly, but into a vector of repetitions,
 //!   each with a vector of components, each with a vector of subcomponents: at least three
 //!   allocations even for a plain value, and all of them for the parts a path skips. Here a
-//!   field is split on bytes with `str::split` and only the wanted part is kept, which
-//!   allocates nothing. The delimiters are ASCII, so every cut is a `char` boundary;
+//!   field is split by a byte loop that stops at the wanted part and keeps only that slice,
+//!   which allocates nothing. The delimiters are ASCII, so every cut is a `char` boundary;
 //! - escape sequences: hl7-parser's decoding mixes byte and char offsets (wrong text or a
 //!   panic after non-ASCII text) and drops `\X..\` and formatting codes; Ferry's own
 //!   [`unescape`] is used instead.
@@ -227,10 +227,9 @@ impl<'a> Hl7Message<'a> {
             .nth(occurrence)?;
         let content = self.text.get(segment.start..segment.end)?;
 
-        let separator = char::from(self.delimiters.field);
         let field_number = usize::try_from(path.field).ok()?;
         let (fields, field_index) = if matches!(&segment.id, b"MSH" | b"FHS" | b"BHS") {
-            let header = HeaderFields::read(content, separator);
+            let header = HeaderFields::read(content, self.delimiters.field);
             match field_number {
                 1 => return declared_value(header.field_separator, path),
                 2 => return declared_value(header.encoding_characters, path),
@@ -240,7 +239,7 @@ impl<'a> Hl7Message<'a> {
             (content.get(4..), field_number.checked_sub(1)?)
         };
 
-        let field = fields?.split(separator).nth(field_index)?;
+        let field = nth_part(fields?, self.delimiters.field, field_index)?;
         walk_field(field, path, &self.delimiters).map(Found::Value)
     }
 }
@@ -298,7 +297,7 @@ struct HeaderFields<'a> {
 impl<'a> HeaderFields<'a> {
     /// Reads `content`, whose id is followed by the field separator or nothing (checked by
     /// the parse).
-    fn read(content: &'a str, separator: char) -> HeaderFields<'a> {
+    fn read(content: &'a str, separator: u8) -> HeaderFields<'a> {
         let Some(after_separator) = content.get(4..) else {
             return HeaderFields {
                 field_separator: content.get(3..).unwrap_or_default(),
@@ -307,7 +306,8 @@ impl<'a> HeaderFields<'a> {
             };
         };
         let msh2_length = after_separator
-            .find(separator)
+            .bytes()
+            .position(|byte| byte == separator)
             .unwrap_or(after_separator.len());
         HeaderFields {
             field_separator: content.get(3..4).unwrap_or_default(),
@@ -326,21 +326,44 @@ fn declared_value<'a>(value: &'a str, path: &FieldPath) -> Option<Found<'a>> {
 
 /// From a field to the repetition, component and subcomponent the path names.
 fn walk_field<'a>(field: &'a str, path: &FieldPath, delimiters: &Delimiters) -> Option<&'a str> {
-    let repetition = nth_part(field, delimiters.repetition, path.repetition.unwrap_or(1))?;
+    let repetition_index = index(path.repetition.unwrap_or(1))?;
+    let repetition = nth_part(field, delimiters.repetition, repetition_index)?;
     let Some(component_number) = path.component else {
         return Some(repetition);
     };
-    let component = nth_part(repetition, delimiters.component, component_number)?;
+    let component = nth_part(repetition, delimiters.component, index(component_number)?)?;
     let Some(subcomponent_number) = path.subcomponent else {
         return Some(component);
     };
-    nth_part(component, delimiters.subcomponent, subcomponent_number)
+    nth_part(
+        component,
+        delimiters.subcomponent,
+        index(subcomponent_number)?,
+    )
 }
 
-/// The part numbered `number` (1-based) of `text` cut at `separator`; text without the
-/// separator, the empty text included, is one part.
-fn nth_part(text: &str, separator: u8, number: u32) -> Option<&str> {
-    text.split(char::from(separator)).nth(index(number)?)
+/// The part at 0-based `wanted` of `text` cut at `separator`; text without the separator,
+/// the empty text included, is one part.
+///
+/// A plain byte loop: parts are short, and calling a searcher once per part cost more than
+/// the scan itself. `separator` is ASCII, so every cut is a `char` boundary.
+fn nth_part(text: &str, separator: u8, wanted: usize) -> Option<&str> {
+    let mut part = 0;
+    let mut start = 0;
+    for (position, &byte) in text.as_bytes().iter().enumerate() {
+        if byte == separator {
+            if part == wanted {
+                return text.get(start..position);
+            }
+            part += 1;
+            start = position + 1;
+        }
+    }
+    if part == wanted {
+        text.get(start..)
+    } else {
+        None
+    }
 }
 
 /// A 1-based number as an index; `None` for 0.
@@ -507,6 +530,8 @@ mod tests {
         };
         assert_eq!(message.get(&beyond), FieldValue::Missing);
 
+        // Nothing per field: the heap is the segment records, at most doubled by the
+        // vector's growth.
         let heap = message.segments.capacity() * std::mem::size_of::<Segment>();
         assert!(heap <= 2 * 32 * message.segment_count(), "{heap} bytes");
     }
@@ -556,12 +581,7 @@ mod tests {
             component in proptest::option::of(0u32..4),
             subcomponent in proptest::option::of(0u32..4),
         ) {
-            let path = FieldPath {
-                repetition,
-                component,
-                subcomponent: component.and(subcomponent),
-                ..path("PID-3")
-            };
+            let path = FieldPath { repetition, component, subcomponent, ..path("PID-3") };
             let ours = walk_field(&field, &path, &Delimiters::default());
             proptest::prop_assert_eq!(ours, hl7_parser_walk(&field, &path));
         }
