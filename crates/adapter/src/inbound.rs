@@ -196,6 +196,12 @@ impl std::fmt::Debug for ServiceContext {
 /// A running inbound adapter.
 #[async_trait]
 pub trait Service: Send {
+    /// The folders this service reads or writes, so the engine can refuse a production
+    /// that feeds its own input (a file operation writing into a polled folder).
+    fn folders(&self) -> Vec<crate::FolderUse> {
+        Vec::new()
+    }
+
     /// Receives until `ctx.shutdown` is cancelled, handing every message to `ctx.intake`.
     ///
     /// # Errors

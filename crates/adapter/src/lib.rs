@@ -13,11 +13,13 @@
 //! is pure (no files, sockets or threads), so `ferry validate` can build every item to check
 //! it; I/O starts in [`Service::run`] and [`Operation::start`].
 
+mod folders;
 mod inbound;
 mod listen;
 mod outbound;
 mod registry;
 
+pub use folders::{FolderUse, same_folder};
 pub use inbound::{
     CharsetChoice, InboundMessage, Intake, IntakeError, Reply, ReplyOutcome, Service,
     ServiceContext, Submitted,

@@ -75,6 +75,11 @@ impl DeliveryError {
 /// `deliver` may be called concurrently when the item's pool is larger than one.
 #[async_trait]
 pub trait Operation: Send + Sync {
+    /// The folders this operation writes, for the same check as [`crate::Service::folders`].
+    fn folders(&self) -> Vec<crate::FolderUse> {
+        Vec::new()
+    }
+
     /// Prepares for delivering (opens connections, checks folders). Called once before
     /// the first delivery; a failure here is logged and retried by the engine.
     ///

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use ferry_adapter::{Operation, Registry, Service};
+use ferry_adapter::{FolderUse, Operation, Registry, Service, same_folder};
 use ferry_production::{Diagnostics, Item, Production, Role};
 
 use crate::router::Router;
@@ -38,10 +38,65 @@ pub(crate) fn build_items(
         }
     }
 
+    diagnostics.extend(check_folders(production, &built));
     if diagnostics.is_empty() {
         Ok(built)
     } else {
         Err(diagnostics)
+    }
+}
+
+/// Refuses a production that feeds its own input: an item writing into a folder another
+/// (or the same) item polls, or a store in a polled folder. Either would take the same
+/// messages again and again.
+fn check_folders(production: &Production, built: &[Built]) -> Diagnostics {
+    let uses: Vec<(&Item, FolderUse)> = production
+        .items
+        .iter()
+        .zip(built)
+        .flat_map(|(item, built)| built.folders().into_iter().map(move |u| (item, u)))
+        .collect();
+
+    let mut diagnostics = Diagnostics::default();
+    for (poller, polled) in uses.iter().filter(|(_, u)| u.polled) {
+        for (writer, written) in uses.iter().filter(|(_, u)| !u.polled) {
+            if same_folder(&written.path, &polled.path) {
+                let mut diagnostic = writer.diagnostic(
+                    written.at,
+                    format!(
+                        "item '{}' writes into {} (its `{}`), the folder item '{}' polls: \
+                         messages would loop",
+                        writer.name,
+                        written.path.display(),
+                        written.setting,
+                        poller.name
+                    ),
+                );
+                diagnostic.hint = Some("write to a folder no service polls".to_owned());
+                diagnostics.push(diagnostic);
+            }
+        }
+        if same_folder(&production.store.path, &polled.path) {
+            diagnostics.push(poller.diagnostic(
+                polled.at,
+                format!(
+                    "item '{}' polls {}, which is the store folder",
+                    poller.name,
+                    polled.path.display()
+                ),
+            ));
+        }
+    }
+    diagnostics
+}
+
+impl Built {
+    fn folders(&self) -> Vec<FolderUse> {
+        match self {
+            Built::Service(service) => service.folders(),
+            Built::Operation(operation) => operation.folders(),
+            Built::Router(_) => Vec::new(),
+        }
     }
 }
 
