@@ -14,12 +14,16 @@
 //! document's root there, and every line and column is still that of the original file
 //! (byte offsets are not, so positions are always turned into offsets from line and
 //! column). An item that uses an alias, or sits in a flow collection, is read from the
-//! whole file.
+//! whole file. An item's `settings:` mapping, read once per key, gets a shortened copy of
+//! its own in the same way (see [`crate::settings`]).
 //!
 //! Every read uses the same YAML rules: YAML 1.2 booleans only, no legacy octal (so a
 //! leading zero in a number is an error), `<<` as an ordinary key, `${NAME}` from
 //! [`Variables`]. Repeated keys are let through (the last wins) because the outline has
 //! already reported them all; refusing them here would stop every later read as well.
+//! serde-saphyr's safety budget applies, except its alias-to-anchor ratio: one anchor
+//! reused by a hundred items is ordinary, and an alias bomb still meets the node limit,
+//! which counts every node an alias replays.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -29,7 +33,7 @@ use serde::Deserialize;
 use serde::de::{
     self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
 };
-use serde_saphyr::{DuplicateKeyPolicy, MergeKeyPolicy, Options, PropertySyntax};
+use serde_saphyr::{Budget, DuplicateKeyPolicy, MergeKeyPolicy, Options, PropertySyntax};
 
 use crate::diagnostic::{Diagnostic, Location, Source};
 use crate::interpolation::Variables;
@@ -91,22 +95,33 @@ impl Document {
         item: ItemText,
         path: &[Step<'_>],
     ) -> Result<Option<T>, serde_saphyr::Error> {
-        let Some(text) = item
-            .alone
-            .and_then(|(start, end)| self.item_alone(start, end))
-        else {
+        let Some(text) = item.alone.and_then(|(start, end)| self.alone(start, end)) else {
             let mut whole = vec![Step::Key("items"), Step::Index(item.index)];
             whole.extend_from_slice(path);
             return self.read(&whole);
         };
+        self.read_copy(&text, path)
+    }
+
+    /// Deserializes the node at `path` in `text`, a copy made by [`Document::alone`].
+    ///
+    /// # Errors
+    ///
+    /// serde-saphyr's error, with its position in the original file.
+    pub(crate) fn read_copy<T: DeserializeOwned>(
+        &self,
+        text: &str,
+        path: &[Step<'_>],
+    ) -> Result<Option<T>, serde_saphyr::Error> {
         let seed = At::<T>::new(path);
-        serde_saphyr::with_deserializer_from_str_with_options(&text, self.options(), |de| {
+        serde_saphyr::with_deserializer_from_str_with_options(text, self.options(), |de| {
             seed.deserialize(de)
         })
     }
 
-    /// The text from `start` to `end`, at the same lines and columns as in the file.
-    fn item_alone(&self, start: usize, end: usize) -> Option<String> {
+    /// The text from `start` to `end`, at the same lines and columns as in the file: a
+    /// node that holds no alias can be read from it alone, as the document's root.
+    pub(crate) fn alone(&self, start: usize, end: usize) -> Option<String> {
         let text = &self.source.text;
         let before = text.get(..start)?;
         let item = text.get(start..end)?;
@@ -149,6 +164,9 @@ impl Document {
         options.with_snippet = false;
         options.crop_radius = 0;
         options.property_syntax = PropertySyntax::DockerCompose;
+        let mut budget = Budget::default();
+        budget.enforce_alias_anchor_ratio = false;
+        options.budget = Some(budget);
         options.with_properties(self.variables.properties())
     }
 }

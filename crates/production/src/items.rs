@@ -3,10 +3,12 @@
 //! Owns the per-item rules: a name, exactly one of `service`/`process`/`operation`,
 //! which keys each role may have (targets for services; pool, queue limit for processes
 //! and operations; retry for operations; rules for routers), value ranges, rule actions
-//! and `when:` expressions. An item with any problem of its own is not built, but its name
-//! and role are kept (from the outline) so that references to it are still checked
-//! without a cascade of "unknown target" errors. What names refer to is checked
-//! afterwards, across items, in [`crate::routes`].
+//! and `when:` expressions. An item with a problem of its own is still built as far as its
+//! name, role and kind allow, and marked invalid: it never runs, but the names it refers to
+//! are still checked and an adapter can still check its settings, so that one run reports
+//! all of its problems. Its name and role are kept (from the outline) so that references
+//! to it are checked without a cascade of "unknown target" errors. What names refer to is
+//! checked afterwards, across items, in [`crate::routes`].
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use crate::model::{
 };
 use crate::outline::{Node, Outline};
 use crate::raw::{ItemRaw, Names, OtherwiseRaw, RetryRaw, RuleRaw};
+use crate::settings::SettingsText;
 use crate::store::positive_duration;
 use crate::suggest;
 
@@ -41,14 +44,11 @@ pub(crate) struct Entry {
     pub(crate) name: Option<(String, Location)>,
     /// The role, if exactly one is given.
     pub(crate) role: Option<Role>,
-    /// The item, when it has no problem of its own.
-    pub(crate) built: Option<Built>,
-}
-
-/// A checked item and the item names it refers to.
-#[derive(Debug)]
-pub(crate) struct Built {
-    pub(crate) item: Item,
+    /// The item, when its name, role and kind could be read.
+    pub(crate) item: Option<Item>,
+    /// True when the item has no problem of its own.
+    pub(crate) valid: bool,
+    /// The item names it refers to, with their positions, as far as they could be read.
     pub(crate) references: Vec<(String, Location)>,
 }
 
@@ -86,9 +86,7 @@ pub(crate) fn read(cx: &Context<'_>, root: &Node, problems: &mut Diagnostics) ->
 fn ranges(text: &str, outline: &Outline, root: &Node, items: &Node) -> Vec<Option<(usize, usize)>> {
     let elements = items.elements().unwrap_or_default();
     let flow = |node: &Node| matches!(text.as_bytes().get(node.offset), Some(b'[' | b'{'));
-    // A lone CR ends a line for YAML but not for the line count of the shortened copy.
-    let lone_cr = text.replace("\r\n", "").contains('\r');
-    if flow(root) || flow(items) || lone_cr {
+    if flow(root) || flow(items) || outline.has_lone_cr() {
         return vec![None; elements.len()];
     }
 
@@ -133,7 +131,9 @@ fn entry(cx: &Context<'_>, text: ItemText, node: &Node, problems: &mut Diagnosti
     let mut entry = Entry {
         name,
         role: None,
-        built: None,
+        item: None,
+        valid: false,
+        references: Vec::new(),
     };
     if node.entries().is_none() {
         let message = "an item is a mapping: `name:` and one of service, process or operation";
@@ -151,9 +151,11 @@ fn entry(cx: &Context<'_>, text: ItemText, node: &Node, problems: &mut Diagnosti
             node,
             own: &mut own,
         };
-        let built = check.build(&raw, role);
+        let (item, references) = check.build(&raw, role);
         entry.name = check.name(&raw).or(entry.name);
-        entry.built = built.filter(|_| own.is_empty());
+        entry.item = item;
+        entry.references = references;
+        entry.valid = own.is_empty();
     }
     problems.extend(own);
     entry
@@ -209,7 +211,12 @@ impl Check<'_, '_> {
             .push(self.cx.error(at.into(), message).with_hint(hint));
     }
 
-    fn build(&mut self, raw: &ItemRaw, role: Option<Role>) -> Option<Built> {
+    /// The item, when its name, role and kind are usable, and the names it refers to.
+    fn build(
+        &mut self,
+        raw: &ItemRaw,
+        role: Option<Role>,
+    ) -> (Option<Item>, Vec<(String, Location)>) {
         let name = self.checked_name(raw);
         let kind = role.and_then(|role| self.kind(raw, role));
         let mut references = Vec::new();
@@ -218,27 +225,30 @@ impl Check<'_, '_> {
         let retry = self.retry(raw, role);
         let router = self.router(raw, role, &mut references);
 
+        let (Some((name, _)), Some(role), Some(kind)) = (name, role, kind) else {
+            return (None, references);
+        };
         let item = Item {
             index: self.text.index,
-            name: ItemName::from(name?.0),
+            name: ItemName::from(name),
             at: self.node.at,
-            role: role?,
-            kind: kind?,
+            role,
+            kind,
             enabled: raw.enabled.unwrap_or(true),
             pool,
             queue_limit,
             targets,
             retry,
             router,
-            settings_at: self
+            settings: self
                 .cx
                 .outline
                 .given(self.node, "settings")
-                .map(|node| node.at),
+                .map(|node| SettingsText::of(self.cx, node)),
             text: self.text,
             document: Arc::clone(self.cx.document),
         };
-        Some(Built { item, references })
+        (Some(item), references)
     }
 
     /// The name as read (after interpolation), without checks.
@@ -565,98 +575,13 @@ impl Check<'_, '_> {
 
 #[cfg(test)]
 mod tests {
-    use std::fmt;
-
     use proptest::prelude::*;
-    use serde::Deserialize;
-    use serde::de::{self, MapAccess, SeqAccess, Visitor};
-    use serde_saphyr::Spanned;
 
     use super::*;
     use crate::diagnostic::Source;
     use crate::document::Document;
     use crate::interpolation::Variables;
-
-    /// Any YAML node with the position of every node in it.
-    #[derive(Debug, PartialEq)]
-    struct Positioned(Location, Tree);
-
-    #[derive(Debug, PartialEq)]
-    enum Tree {
-        Scalar(String),
-        Seq(Vec<Positioned>),
-        Map(Vec<(String, Positioned)>),
-    }
-
-    impl<'de> Deserialize<'de> for Positioned {
-        fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            let spanned = Spanned::<Tree>::deserialize(deserializer)?;
-            // An empty block scalar (`note: |` and nothing) is placed where the scanner
-            // finds its end: the next item's line in the file, the end of the text when
-            // the item is read alone. Only its position may differ.
-            let at = match &spanned.value {
-                Tree::Scalar(text) if text.is_empty() => Location::FILE,
-                _ => spanned.referenced.into(),
-            };
-            Ok(Positioned(at, spanned.value))
-        }
-    }
-
-    impl<'de> Deserialize<'de> for Tree {
-        fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            deserializer.deserialize_any(TreeVisitor)
-        }
-    }
-
-    struct TreeVisitor;
-
-    impl<'de> Visitor<'de> for TreeVisitor {
-        type Value = Tree;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("any node")
-        }
-
-        fn visit_str<E: de::Error>(self, value: &str) -> Result<Tree, E> {
-            Ok(Tree::Scalar(value.to_owned()))
-        }
-
-        fn visit_bool<E: de::Error>(self, value: bool) -> Result<Tree, E> {
-            Ok(Tree::Scalar(value.to_string()))
-        }
-
-        fn visit_i64<E: de::Error>(self, value: i64) -> Result<Tree, E> {
-            Ok(Tree::Scalar(value.to_string()))
-        }
-
-        fn visit_u64<E: de::Error>(self, value: u64) -> Result<Tree, E> {
-            Ok(Tree::Scalar(value.to_string()))
-        }
-
-        fn visit_f64<E: de::Error>(self, value: f64) -> Result<Tree, E> {
-            Ok(Tree::Scalar(value.to_string()))
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Tree, E> {
-            Ok(Tree::Scalar("~".to_owned()))
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Tree, A::Error> {
-            let mut elements = Vec::new();
-            while let Some(element) = seq.next_element()? {
-                elements.push(element);
-            }
-            Ok(Tree::Seq(elements))
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tree, A::Error> {
-            let mut entries = Vec::new();
-            while let Some(entry) = map.next_entry::<String, Positioned>()? {
-                entries.push(entry);
-            }
-            Ok(Tree::Map(entries))
-        }
-    }
+    use crate::positioned::Positioned;
 
     /// Reads every item both ways, shortened and from the whole file; the results (values,
     /// positions, errors) must be the same. Returns how many items were read shortened.

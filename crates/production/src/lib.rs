@@ -22,11 +22,18 @@
 //!
 //! # Adapter settings
 //!
-//! Each item's `settings:` belongs to its adapter, which declares a serde type (with
-//! `#[serde(deny_unknown_fields)]`) using the value types of this crate ([`Setting`],
-//! [`DurationSetting`], [`FileMode`], [`AddressSetting`], [`NonEmptyString`]) and reads it
-//! with [`Item::settings`]; its own semantic checks become diagnostics through
-//! [`Item::diagnostic`] at a setting's position.
+//! Each item's `settings:` belongs to its adapter, which reads it with a
+//! [`SettingsReader`] ([`Item::settings_reader`]): key by key, each as a value type of this
+//! crate ([`Setting`], [`DurationSetting`], [`FileMode`], [`AddressSetting`],
+//! [`NonEmptyString`]) or any serde type, collecting every problem (unknown keys, bad
+//! values, missing keys) rather than stopping at the first. The adapter's own semantic
+//! checks become diagnostics through [`Item::diagnostic`] at a setting's position and join
+//! the others. [`Item::settings`] reads the whole mapping into one serde type instead,
+//! stopping at the first problem.
+//!
+//! Items that fail a check are left out of [`Production::items`] but kept in
+//! [`Production::rejected`], so that their adapter settings can be checked in the same
+//! run.
 //!
 //! # YAML rules
 //!
@@ -46,9 +53,12 @@ mod load;
 mod model;
 mod outline;
 mod position;
+#[cfg(test)]
+mod positioned;
 mod raw;
 mod routes;
 mod schema;
+mod settings;
 mod store;
 mod suggest;
 mod values;
@@ -60,6 +70,7 @@ pub use model::{
     DurabilitySetting, FailureAction, Item, Otherwise, Production, RetryPolicy, Role, RouterSpec,
     RuleAction, RuleSpec, StoreSettings,
 };
+pub use settings::SettingsReader;
 pub use values::{
     AddressSetting, DurationError, DurationSetting, FileMode, NonEmptyString, Setting,
     parse_duration,

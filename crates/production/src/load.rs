@@ -23,7 +23,8 @@ use crate::{items, routes, schema, store, yaml_error};
 #[derive(Debug)]
 pub struct Loaded {
     /// The production, when the file is a YAML mapping. Items that failed validation are
-    /// left out of its `items`; their problems are in `diagnostics`.
+    /// left out of its `items` (and kept in its `rejected`); their problems are in
+    /// `diagnostics`.
     pub production: Option<Production>,
     /// Every problem found. The caller adds the adapters' settings problems and refuses
     /// to start unless this is empty.
@@ -163,12 +164,13 @@ impl Context<'_> {
             .flatten();
         let store = store::read(self, root, &name, problems);
         let entries = items::read(self, root, problems);
-        let items = routes::check(self, entries, problems);
+        let checked = routes::check(self, entries, problems);
         Production {
             name,
             description,
             store,
-            items,
+            items: checked.items,
+            rejected: checked.rejected,
             source: Arc::clone(&self.document.source),
         }
     }

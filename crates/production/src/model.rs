@@ -4,7 +4,9 @@
 //! [`crate::Loaded::diagnostics`] is empty, every item name is unique, every target names
 //! an item of the production that can receive, processes form no cycle, and every value is
 //! in range. An item's adapter settings are the one thing left for the adapter to read,
-//! through [`Item::settings`].
+//! through [`Item::settings_reader`] (every problem at once) or [`Item::settings`].
+//! [`Production::rejected`] holds the items that failed a check, for their adapters'
+//! settings checks only: they never run.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -18,6 +20,7 @@ use serde::de::DeserializeOwned;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Location, Source};
 use crate::document::{Document, ItemText, Step};
+use crate::settings::{SettingsReader, SettingsText};
 
 /// A production: its store and its items.
 #[derive(Debug, Clone)]
@@ -30,6 +33,12 @@ pub struct Production {
     pub store: StoreSettings,
     /// The items that passed validation, in file order.
     pub items: Vec<Item>,
+    /// The items that failed a check of their own or across items (a repeated name, a
+    /// target that does not resolve), in file order, as far as their name, role and kind
+    /// could be read. They never run; they are here so that a caller that checks adapter
+    /// settings (as `ferry validate` does for [`Production::items`]) can check theirs too
+    /// and report every problem in one run.
+    pub rejected: Vec<Item>,
     /// The file it was loaded from.
     pub source: Arc<Source>,
 }
@@ -123,25 +132,35 @@ pub struct Item {
     pub retry: RetryPolicy,
     /// A router's rules; `None` for services and operations.
     pub router: Option<RouterSpec>,
-    /// Where `settings:` is written; `None` when the item has none.
-    pub(crate) settings_at: Option<Location>,
+    /// Where `settings:` is written and how to read it; `None` when the item has none.
+    pub(crate) settings: Option<SettingsText>,
     pub(crate) text: ItemText,
     pub(crate) document: Arc<Document>,
 }
 
 impl Item {
+    /// Reads this item's `settings:` key by key, collecting every problem: unknown keys,
+    /// values of the wrong type, missing required keys, and the adapter's own checks. See
+    /// [`SettingsReader`]; `known` lists every key the adapter accepts.
+    pub fn settings_reader<'a>(&'a self, known: &[&str]) -> SettingsReader<'a> {
+        SettingsReader::new(self, known)
+    }
+
     /// Deserializes this item's `settings:` into the adapter's own type (no `settings:`
     /// reads as an empty mapping). The same rules as for the rest of the file apply:
     /// `${NAME}` interpolation, YAML 1.2 booleans only, no leading zeros in numbers,
     /// unknown keys refused when the type uses `#[serde(deny_unknown_fields)]`, and every
     /// error at its position in the original file.
     ///
+    /// serde stops at the first problem, so an adapter that wants every problem of its
+    /// settings in one run uses [`Item::settings_reader`] instead.
+    ///
     /// # Errors
     ///
     /// The first problem serde meets, as a diagnostic. Semantic checks (a folder that must
     /// not be empty) are the adapter's: build them with [`Item::diagnostic`].
     pub fn settings<T: DeserializeOwned>(&self) -> Result<T, Diagnostics> {
-        if self.settings_at.is_none() {
+        if self.settings.is_none() {
             return self.document.read_empty(self.at).map_err(Diagnostics::from);
         }
         match self.document.read_item(self.text, &[Step::Key("settings")]) {
@@ -160,7 +179,9 @@ impl Item {
     /// Where `settings:` is written, or where the item starts if it has none: the place
     /// to report a setting that is missing.
     pub fn settings_location(&self) -> Location {
-        self.settings_at.unwrap_or(self.at)
+        self.settings
+            .as_ref()
+            .map_or(self.at, |settings| settings.at)
     }
 
     /// The production file this item comes from.

@@ -7,8 +7,10 @@
 //! text; scalars keep their text before interpolation and their quoting style.
 //!
 //! Invariant: an [`Outline`] exists only for a file that is one syntactically valid YAML
-//! document nested at most [`MAX_DEPTH`] levels; otherwise [`Outline::parse`] returns the
-//! one fatal diagnostic and nothing else can be checked.
+//! document nested at most [`MAX_DEPTH`] levels and holding at most [`MAX_NODES`] nodes;
+//! otherwise [`Outline::parse`] returns the one fatal diagnostic and nothing else can be
+//! checked. A syntax error on a line that uses `${…}` comes with a hint to quote the value,
+//! since a plain `${` cannot be written inside `{ … }` or `[ … ]`.
 
 use std::collections::HashMap;
 
@@ -20,6 +22,11 @@ use crate::diagnostic::{Diagnostic, Diagnostics, Location, Source};
 /// production needs six at most.
 pub(crate) const MAX_DEPTH: usize = 64;
 
+/// Most scalars, lists and mappings accepted: serde-saphyr's default budget. Checked here,
+/// once for the whole file, so that a file too large is one error at one place rather than
+/// one per part read (each read would stop at a different node).
+pub(crate) const MAX_NODES: usize = 250_000;
+
 /// Index of a node in the outline.
 pub(crate) type NodeId = usize;
 
@@ -29,6 +36,10 @@ pub(crate) struct Outline {
     nodes: Vec<Node>,
     root: Option<NodeId>,
     anchors: HashMap<usize, NodeId>,
+    /// The first byte of every node that is not empty, sorted.
+    starts: Vec<usize>,
+    /// Whether a CR alone (not before an LF) ends a line somewhere.
+    lone_cr: bool,
 }
 
 /// One YAML node and where it is.
@@ -135,6 +146,18 @@ impl Outline {
             },
             _ => node,
         }
+    }
+
+    /// Where the first node that is not empty starts, at or after byte `offset`.
+    pub(crate) fn next_start(&self, offset: usize) -> Option<usize> {
+        let index = self.starts.partition_point(|&start| start < offset);
+        self.starts.get(index).copied()
+    }
+
+    /// Whether a CR not followed by LF ends a line: YAML counts it as a line break, the
+    /// shortened copies of [`crate::document`] do not, so they cannot be used.
+    pub(crate) fn has_lone_cr(&self) -> bool {
+        self.lone_cr
     }
 
     /// A node as written (an alias stays an alias).
@@ -260,6 +283,8 @@ struct Builder<'s> {
     root: Option<NodeId>,
     anchors: HashMap<usize, NodeId>,
     documents: usize,
+    /// Scalars, lists and mappings so far (aliases are not nodes of their own).
+    counted: usize,
 }
 
 impl<'s> Builder<'s> {
@@ -271,6 +296,7 @@ impl<'s> Builder<'s> {
             root: None,
             anchors: HashMap::new(),
             documents: 0,
+            counted: 0,
         }
     }
 
@@ -280,6 +306,7 @@ impl<'s> Builder<'s> {
             Event::StreamEnd => return Ok(true),
             Event::DocumentStart(..) => self.document(start)?,
             Event::Scalar(value, style, anchor, _) => {
+                self.count(start)?;
                 let scalar = Scalar {
                     value: value.into_owned(),
                     style,
@@ -311,6 +338,20 @@ impl<'s> Builder<'s> {
             .with_hint("remove the `---` line and what follows, or move it to its own file"))
     }
 
+    /// Counts one more node; refuses the file past [`MAX_NODES`].
+    fn count(&mut self, start: Marker) -> Result<(), Diagnostic> {
+        self.counted += 1;
+        if self.counted <= MAX_NODES {
+            return Ok(());
+        }
+        let message = format!(
+            "the production file is too large: more than {MAX_NODES} values (scalars, lists \
+             and mappings)"
+        );
+        let hint = "a production needs a few thousand at most; is this the right file?";
+        Err(Diagnostic::new(&self.source.name, location(start), message).with_hint(hint))
+    }
+
     /// Starts a sequence or mapping.
     fn open(
         &mut self,
@@ -319,6 +360,7 @@ impl<'s> Builder<'s> {
         anchor: usize,
         start: Marker,
     ) -> Result<(), Diagnostic> {
+        self.count(start)?;
         if self.open.len() >= MAX_DEPTH {
             let message = format!("nested more than {MAX_DEPTH} levels deep");
             return Err(Diagnostic::new(&self.source.name, location(start), message));
@@ -379,10 +421,24 @@ impl<'s> Builder<'s> {
     }
 
     fn finish(self) -> Outline {
+        // An empty value (`key:` and nothing) starts where the mapping holding it ends; it
+        // is part of that mapping, never the start of what follows.
+        let mut starts: Vec<usize> = (self.nodes.iter())
+            .filter(|node| node.end > node.offset)
+            .map(|node| node.offset)
+            .collect();
+        starts.sort_unstable();
+        let text = self.source.text.as_bytes();
+        let lone_cr = text
+            .iter()
+            .enumerate()
+            .any(|(at, &byte)| byte == b'\r' && text.get(at + 1) != Some(&b'\n'));
         Outline {
             nodes: self.nodes,
             root: self.root,
             anchors: self.anchors,
+            starts,
+            lone_cr,
         }
     }
 }
@@ -409,7 +465,75 @@ fn syntax_error(source: &Source, error: &ScanError) -> Diagnostic {
         return Diagnostic::new(&source.name, tab, "tab character in indentation")
             .with_hint("YAML indents with spaces only; replace the tab with spaces");
     }
-    Diagnostic::new(&source.name, at, format!("invalid YAML: {reason}"))
+    let diagnostic = Diagnostic::new(&source.name, at, format!("invalid YAML: {reason}"));
+    match quoting_hint(&source.text, at, reason) {
+        Some(hint) => diagnostic.with_hint(hint),
+        None => diagnostic,
+    }
+}
+
+/// For a syntax error on a line that uses `${…}`: YAML does not allow `{` or `}` in a plain
+/// value inside `{ … }` or `[ … ]`, so such a value must be quoted. The hint quotes the
+/// author's own value (the last `${` up to the error, which the parser meets just after
+/// it) when it can be picked out of the line.
+fn quoting_hint(text: &str, at: Location, reason: &str) -> Option<String> {
+    let index = usize::try_from(at.line).ok()?.checked_sub(1)?;
+    let line = text.lines().nth(index)?;
+    let column = usize::try_from(at.column).ok()?;
+    let upto = line
+        .char_indices()
+        .nth(column)
+        .map_or(line.len(), |(byte, _)| byte);
+    let reference = line[..upto].rfind("${").or_else(|| line.find("${"))?;
+    let (collection, example) = if reason.contains("flow sequence") {
+        ("in a [ … ] list", "'${DIR}/in'")
+    } else if reason.contains("flow mapping") {
+        ("in a { … } mapping", "path: '${DIR}/in'")
+    } else {
+        ("in a { … } mapping or [ … ] list", "path: '${DIR}/in'")
+    };
+    let quoted = written_value(line, reference).unwrap_or_else(|| example.to_owned());
+    Some(format!(
+        "{collection}, quote a value that uses ${{…}}: {quoted}"
+    ))
+}
+
+/// The value around the `${` at byte `reference` of a flow collection's line, quoted, with
+/// its key when it has one: `path: '${OUT}/x'`.
+fn written_value(line: &str, reference: usize) -> Option<String> {
+    let before = &line[..reference];
+    let separator = before.rfind([',', '{', '[']).map_or(0, |at| at + 1);
+    let (key, value_start) = match before[separator..].rfind(": ") {
+        Some(colon) => {
+            let key = before[separator..separator + colon].trim();
+            (Some(key), separator + colon + 2)
+        }
+        None => (None, separator),
+    };
+
+    let mut depth = 0usize;
+    let mut end = line.len();
+    for (index, c) in line.char_indices().skip_while(|(at, _)| *at < reference) {
+        match c {
+            '{' => depth += 1,
+            '}' if depth > 0 => depth -= 1,
+            ',' | '}' | ']' => {
+                end = index;
+                break;
+            }
+            '#' if line[..index].ends_with([' ', '\t']) => {
+                end = index;
+                break;
+            }
+            _ => {}
+        }
+    }
+    let value = line.get(value_start..end)?.trim();
+    let quoted = format!("'{}'", value.replace('\'', "''"));
+    match key {
+        Some(key) if !key.is_empty() => Some(format!("{key}: {quoted}")),
+        _ => Some(quoted),
+    }
 }
 
 /// The first tab among the leading blanks of `line` or the line after it.
@@ -491,6 +615,51 @@ mod tests {
         );
         let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
         assert!(outline(&deep).is_err());
+    }
+
+    #[test]
+    fn a_reference_in_a_flow_collection_gets_a_quoting_hint() {
+        let error = outline("settings: { path: ${OUT}/x, mode: '0640' }\n").unwrap_err();
+        assert_eq!(
+            error.hint.as_deref(),
+            Some("in a { … } mapping, quote a value that uses ${…}: path: '${OUT}/x'")
+        );
+        let error = outline("targets: [a, /b/${X:-{y\\}}/c]\n").unwrap_err();
+        assert_eq!(
+            error.hint.as_deref(),
+            Some("in a [ … ] list, quote a value that uses ${…}: '/b/${X:-{y\\}}/c'")
+        );
+        let error = outline("s: { a: '${X}', b: ${Y}/z }\n").unwrap_err();
+        assert_eq!(
+            error.hint.as_deref(),
+            Some("in a { … } mapping, quote a value that uses ${…}: b: '${Y}/z'")
+        );
+        let error = outline("s: {\n  p: it's ${A} # note\n}\n").unwrap_err();
+        assert_eq!(
+            error.hint.as_deref(),
+            Some("in a { … } mapping, quote a value that uses ${…}: p: 'it''s ${A}'")
+        );
+        assert!(
+            outline("s: { p: x y z }\n  q: 1\n")
+                .unwrap_err()
+                .hint
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn too_many_nodes_is_one_error() {
+        let text = format!("a: [{}]\n", vec!["1"; MAX_NODES].join(","));
+        let error = outline(&text).unwrap_err();
+        // The mapping, `a` and the list are the first three nodes.
+        let column = 5 + 2 * (u32::try_from(MAX_NODES).unwrap() - 3);
+        assert_eq!(error.at, Location::new(1, column));
+        assert!(
+            error
+                .message
+                .starts_with("the production file is too large")
+        );
+        assert!(outline(&format!("[{}]", vec!["1"; MAX_NODES - 1].join(","))).is_ok());
     }
 
     #[test]

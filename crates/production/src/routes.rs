@@ -4,8 +4,10 @@
 //! service's `targets`, a router's `send` and `otherwise`) must name an item that is not a
 //! service, since services only receive from outside. Processes must not form a cycle
 //! (router A → router B → router A), or a message would circle forever. An item whose
-//! targets do not resolve is left out of the production; a cycle is reported once, at the
-//! reference that closes it.
+//! targets do not resolve, or whose name another item already has, is left out of the
+//! production's items (and kept among its rejected ones); a cycle is reported once, at the
+//! reference that closes it. Every item's references are checked, also those of an item
+//! with problems of its own or a repeated name, so that one run shows them all.
 
 use std::collections::{HashMap, HashSet};
 
@@ -15,26 +17,39 @@ use crate::load::Context;
 use crate::model::{Item, Role};
 use crate::suggest;
 
-/// Checks names and references; returns the items that passed every check.
-pub(crate) fn check(
-    cx: &Context<'_>,
-    mut entries: Vec<Entry>,
-    problems: &mut Diagnostics,
-) -> Vec<Item> {
+/// The items after every check.
+#[derive(Debug, Default)]
+pub(crate) struct Checked {
+    /// The items that passed every check, in file order.
+    pub(crate) items: Vec<Item>,
+    /// The items that were built but failed a check, in file order.
+    pub(crate) rejected: Vec<Item>,
+}
+
+/// Checks names and references; sorts the items into those that passed every check and
+/// those that did not.
+pub(crate) fn check(cx: &Context<'_>, entries: Vec<Entry>, problems: &mut Diagnostics) -> Checked {
     let (names, repeated) = unique_names(cx, &entries, problems);
+    let mut passed: Vec<bool> = entries.iter().map(|entry| entry.valid).collect();
     for index in repeated {
-        entries[index].built = None;
+        passed[index] = false;
     }
-    for entry in &mut entries {
+    for (index, entry) in entries.iter().enumerate() {
         if !references_resolve(cx, entry, &names, problems) {
-            entry.built = None;
+            passed[index] = false;
         }
     }
     report_cycles(cx, &entries, &names, problems);
-    entries
-        .into_iter()
-        .filter_map(|entry| entry.built.map(|built| built.item))
-        .collect()
+
+    let mut checked = Checked::default();
+    for (entry, passed) in entries.into_iter().zip(passed) {
+        match (entry.item, passed) {
+            (Some(item), true) => checked.items.push(item),
+            (Some(item), false) => checked.rejected.push(item),
+            (None, _) => {}
+        }
+    }
+    checked
 }
 
 /// What a name refers to: the entry's index and its role, if known.
@@ -81,11 +96,8 @@ fn references_resolve(
     names: &Names,
     problems: &mut Diagnostics,
 ) -> bool {
-    let Some(built) = &entry.built else {
-        return true;
-    };
     let mut resolve = true;
-    for (name, at) in &built.references {
+    for (name, at) in &entry.references {
         match names.get(name) {
             None => {
                 let mut diagnostic = cx.error(*at, format!("unknown target `{name}`"));
@@ -137,21 +149,24 @@ fn report_cycles(cx: &Context<'_>, entries: &[Entry], names: &Names, problems: &
 }
 
 /// Edges between processes: entry index → (target entry index, where the reference is).
+/// Every process counts, also one with problems of its own: its cycle is a problem too.
 fn process_graph(entries: &[Entry], names: &Names) -> Vec<Vec<(usize, Location)>> {
     let is_process = |index: usize| entries[index].role == Some(Role::Process);
     entries
         .iter()
         .enumerate()
-        .map(|(index, entry)| match (&entry.built, is_process(index)) {
-            (Some(built), true) => built
+        .map(|(index, entry)| {
+            if !is_process(index) {
+                return Vec::new();
+            }
+            entry
                 .references
                 .iter()
                 .filter_map(|(name, at)| {
                     let &(target, _) = names.get(name)?;
                     is_process(target).then_some((target, *at))
                 })
-                .collect(),
-            _ => Vec::new(),
+                .collect()
         })
         .collect()
 }

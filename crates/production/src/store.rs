@@ -2,6 +2,8 @@
 //!
 //! Owns [`read`] and the duration checks shared with `retry:`. Every key is optional; a
 //! bad value is reported and its default used, so the rest of the file is still checked.
+//! A search field listed twice (however it is spelt) is reported with both positions and
+//! indexed once.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,7 +11,7 @@ use std::time::Duration;
 use ferry_hl7::FieldPath;
 use serde_saphyr::Spanned;
 
-use crate::diagnostic::Diagnostics;
+use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 use crate::document::Step;
 use crate::load::Context;
 use crate::model::{DurabilitySetting, StoreSettings};
@@ -103,10 +105,17 @@ fn search_fields(
             .filter_map(|path| FieldPath::parse(path).ok())
             .collect();
     };
-    let mut fields = Vec::new();
+    // Each field with how and where it was first written.
+    let mut fields: Vec<(FieldPath, &str, Location)> = Vec::new();
     for path in written {
+        let at = Location::from(path.referenced);
         match FieldPath::parse(&path.value) {
-            Ok(field) => fields.push(field),
+            Ok(field) => match fields.iter().find(|(known, _, _)| *known == field) {
+                Some(&(_, first, first_at)) => {
+                    problems.push(repeated_field(cx, (first, first_at), (&path.value, at)));
+                }
+                None => fields.push((field, &path.value, at)),
+            },
             Err(error) => {
                 let at = position::inside_scalar(
                     cx.source(),
@@ -120,7 +129,23 @@ fn search_fields(
             }
         }
     }
-    fields
+    fields.into_iter().map(|(field, _, _)| field).collect()
+}
+
+/// A search field listed twice, perhaps spelt two ways (`PID-3` and `PID[1]-3`): indexing
+/// it twice would only cost space, but the repeat is more likely a typo for another field.
+fn repeated_field(
+    cx: &Context<'_>,
+    (first, first_at): (&str, Location),
+    (again, again_at): (&str, Location),
+) -> Diagnostic {
+    let message = if first == again {
+        format!("duplicate search field `{again}` at {first_at} and {again_at}")
+    } else {
+        format!("duplicate search field `{again}`: the same field as `{first}` at {first_at}")
+    };
+    cx.error(again_at, message)
+        .with_hint("keep one of them; each field is indexed once")
 }
 
 fn cache_mb(cx: &Context<'_>, written: Option<&Spanned<i64>>, problems: &mut Diagnostics) -> u64 {

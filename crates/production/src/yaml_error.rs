@@ -3,10 +3,12 @@
 //! Owns the translation of every [`serde_saphyr::Error`] into a [`Diagnostic`] at the
 //! offending node of the original file: `yes` for a boolean suggests `true`, a number
 //! written with a leading zero is explained as ambiguous, an unknown key gets a "did you
-//! mean", and a message from one of Ferry's setting types keeps its hint. serde-saphyr's
-//! own snippet (which names `<input>`) is never shown.
+//! mean", a message from one of Ferry's setting types keeps its hint, and a breached safety
+//! limit is named in words. serde-saphyr's own snippet (which names `<input>`) is never
+//! shown.
 
-use serde_saphyr::{Error, MessageFormatter, UserMessageFormatter};
+use serde_saphyr::budget::BudgetBreach;
+use serde_saphyr::{Budget, Error, MessageFormatter, UserMessageFormatter};
 
 use crate::diagnostic::{Diagnostic, Location, Source};
 use crate::suggest;
@@ -86,6 +88,7 @@ fn explain(error: &Error, written: &str) -> (String, Option<String>) {
         Error::UnresolvedProperty { name, .. } => {
             (format!("environment variable `{name}` is not set"), None)
         }
+        Error::Budget { breach, .. } => too_large(breach),
         other => (
             UserMessageFormatter.format_message(other).into_owned(),
             None,
@@ -161,6 +164,34 @@ fn leading_zero(written: &str) -> Option<(String, Option<String>)> {
         None => format!("write {decimal}"),
     };
     Some((message, Some(hint)))
+}
+
+/// A safety limit of the YAML reader, in words. The outline already refuses a file with
+/// too many nodes as written; what is left is mostly aliases that expand past the limits.
+fn too_large(breach: &BudgetBreach) -> (String, Option<String>) {
+    let limits = Budget::default();
+    let what = match breach {
+        BudgetBreach::Nodes { .. } => format!(
+            "more than {} values (scalars, lists and mappings), counting each use of an alias",
+            limits.max_nodes
+        ),
+        BudgetBreach::Events { .. } => format!("more than {} YAML events", limits.max_events),
+        BudgetBreach::Aliases { .. } => format!("more than {} aliases", limits.max_aliases),
+        BudgetBreach::Anchors { .. } => format!("more than {} anchors", limits.max_anchors),
+        BudgetBreach::Depth { .. } => format!("nested more than {} levels", limits.max_depth),
+        BudgetBreach::ScalarBytes { .. } => format!(
+            "more than {} MiB of text",
+            limits.max_total_scalar_bytes / (1024 * 1024)
+        ),
+        BudgetBreach::RecordedAnchorEvents { .. } | BudgetBreach::RecordedAnchorBytes { .. } => {
+            "anchors that hold too much to be reused".to_owned()
+        }
+        _ => "beyond the YAML reader's safety limits".to_owned(),
+    };
+    let message = format!("the production file is too large or too complex: {what}");
+    let hint = "the limits guard against runaway files and alias bombs; a production needs far \
+                less";
+    (message, Some(hint.to_owned()))
 }
 
 fn unknown_key(field: &str, expected: &[&str]) -> (String, Option<String>) {

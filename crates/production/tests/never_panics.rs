@@ -1,7 +1,7 @@
 //! The loader never panics, whatever the file holds: arbitrary text, mutations of a valid
 //! production, deep nesting, alias bombs.
 
-use ferry_production::{Loaded, Source, parse};
+use ferry_production::{FileMode, Loaded, Setting, Source, parse};
 use proptest::prelude::*;
 use serde::de::IgnoredAny;
 
@@ -33,14 +33,22 @@ items:
     settings: { path: ./var/out/adt, filename: '{MSH-10}.hl7' }
 ";
 
-/// Loads `text` and uses everything a caller would: the display, every item's settings.
+/// Loads `text` and uses everything a caller would: the display, every item's settings,
+/// whole and key by key.
 fn exercise(text: &str) -> Loaded {
     let env = |name: &str| (name == "FERRY_DATA").then(|| "./data: # x".to_owned());
     let loaded = parse(Source::new("fuzz.yaml", text), &env);
     let _ = loaded.diagnostics.to_string();
     if let Some(production) = &loaded.production {
-        for item in &production.items {
+        for item in production.items.iter().chain(&production.rejected) {
             if let Err(problems) = item.settings::<IgnoredAny>() {
+                let _ = problems.to_string();
+            }
+            let mut reader = item.settings_reader(&["path", "mode", "filename"]);
+            let path = reader.required::<Setting<String>>("path");
+            let _ = reader.optional::<FileMode>("mode");
+            let _ = reader.optional::<IgnoredAny>("filename");
+            if let Err(problems) = reader.finish(path) {
                 let _ = problems.to_string();
             }
         }
@@ -101,7 +109,7 @@ proptest! {
     }
 
     #[test]
-    fn flipped_bytes_never_panic(flips in prop::collection::vec((0..VALID.len(), any::<u8>()), 1..4)) {
+    fn flipped_bytes_never_panic(flips in flips()) {
         let mut bytes = VALID.as_bytes().to_vec();
         for (at, byte) in flips {
             bytes[at % VALID.len()] = byte;
@@ -140,4 +148,9 @@ fn an_alias_bomb_is_harmless() {
     text.push_str("items: []\n");
     let loaded = exercise(&text);
     assert!(!loaded.diagnostics.is_empty());
+}
+
+/// One to three (offset, byte) replacements inside the valid production.
+fn flips() -> impl Strategy<Value = Vec<(usize, u8)>> {
+    prop::collection::vec((0..VALID.len(), any::<u8>()), 1..4)
 }
