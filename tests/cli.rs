@@ -234,3 +234,76 @@ fn the_productions_shown_in_the_docs_are_valid() {
         "expected productions in README.md and docs/productions.md"
     );
 }
+
+#[test]
+fn productions_that_feed_their_own_input_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "an operation writes into the polled folder",
+            "${DIR}/in",
+            "${DIR}/archive",
+            "data",
+        ),
+        (
+            "the archive is the polled folder spelled another way",
+            "${DIR}/out",
+            "${DIR}/in/../in/",
+            "data",
+        ),
+        (
+            "the store is the polled folder",
+            "${DIR}/out",
+            "${DIR}/archive",
+            "in",
+        ),
+    ];
+    for (what, out, archive, store) in cases {
+        let yaml = format!(
+            "production: loop\n\
+             store: {{ path: \"${{DIR}}/{store}\" }}\n\
+             items:\n  \
+               - name: In\n    \
+                 service: file\n    \
+                 targets: [Out]\n    \
+                 settings:\n      \
+                   path: \"${{DIR}}/in\"\n      \
+                   archive: \"{archive}\"\n      \
+                   error: \"${{DIR}}/e\"\n  \
+               - name: Out\n    \
+                 operation: file\n    \
+                 settings: {{ path: \"{out}\" }}\n"
+        );
+        let path = dir.path().join("loop.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        let (status, _, stderr) = ferry(
+            &["validate", path.to_str().unwrap()],
+            &[("DIR", dir.path())],
+        );
+        assert_eq!(status.code(), Some(2), "{what}: {stderr}");
+        assert!(stderr.contains("loop.yaml:"), "{what}: {stderr}");
+        assert!(stderr.contains("polls"), "{what}: {stderr}");
+    }
+}
+
+#[test]
+fn a_duplicate_item_still_has_its_settings_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dup.yaml");
+    let yaml = "production: dup\n\
+                items:\n  \
+                  - name: In\n    \
+                    service: file\n    \
+                    targets: [Out]\n    \
+                    settings: { path: ./in, archive: ./a, error: ./e }\n  \
+                  - name: Out\n    \
+                    operation: file\n    \
+                    settings: { path: ./out }\n  \
+                  - name: Out\n    \
+                    operation: fil\n";
+    std::fs::write(&path, yaml).unwrap();
+    let (status, _, stderr) = ferry(&["validate", path.to_str().unwrap()], &[]);
+    assert_eq!(status.code(), Some(2));
+    assert!(stderr.contains("Out"), "{stderr}");
+    assert!(stderr.contains("unknown operation kind 'fil'"), "{stderr}");
+}

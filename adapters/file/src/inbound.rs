@@ -50,6 +50,10 @@ struct FileService {
 
 #[async_trait]
 impl Service for FileService {
+    fn folders(&self) -> Vec<ferry_adapter::FolderUse> {
+        self.config.folders.clone()
+    }
+
     async fn run(self: Box<Self>, ctx: ServiceContext) -> Result<(), AdapterError> {
         let config = Arc::new(self.config);
         let mut poller = Poller {

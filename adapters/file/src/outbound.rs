@@ -52,6 +52,10 @@ struct FileOperation {
 
 #[async_trait]
 impl Operation for FileOperation {
+    fn folders(&self) -> Vec<ferry_adapter::FolderUse> {
+        self.config.folders.clone()
+    }
+
     async fn deliver(&self, delivery: Delivery<'_>) -> Result<Delivered, DeliveryError> {
         let now = ZonedDateTime::now();
         let context = RenderContext {

@@ -18,10 +18,19 @@ pub(crate) enum Built {
 /// Every problem with the production's items that the adapters find in their settings,
 /// plus unknown kinds. Empty when the production can run.
 pub fn check_production(production: &Production, registry: &Registry) -> Diagnostics {
-    match build_items(production, registry) {
+    let mut diagnostics = match build_items(production, registry) {
         Ok(_) => Diagnostics::default(),
         Err(diagnostics) => diagnostics,
+    };
+
+    // Items the loader refused for other reasons (a duplicate name) never run, but their
+    // settings and kinds are checked too, so one run reports everything.
+    for item in &production.rejected {
+        if let Err(problems) = build_item(item, registry) {
+            diagnostics.extend(problems);
+        }
     }
+    diagnostics
 }
 
 /// Builds every item, in production order, or returns every problem found.
