@@ -51,6 +51,8 @@ mod interpolation;
 mod items;
 mod load;
 mod model;
+#[cfg(test)]
+mod mutation;
 mod outline;
 mod position;
 #[cfg(test)]

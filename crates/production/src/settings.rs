@@ -343,26 +343,8 @@ store: {}
             indented in prop::collection::vec(0..40usize, 0..3),
             replaced in prop::collection::vec((0..LAYOUTS.len(), 0..14usize), 0..3),
         ) {
-            let marks = b" -:#|>{}[]'\"&*";
-            let mut bytes = LAYOUTS.as_bytes().to_vec();
-            for (at, mark) in replaced {
-                if bytes[at].is_ascii() {
-                    bytes[at] = marks[mark];
-                }
-            }
-            let text = String::from_utf8(bytes).unwrap_or_default();
-            let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-            for line in indented {
-                let line = line % lines.len();
-                lines[line].insert(0, ' ');
-            }
-            for line in deleted {
-                if !lines.is_empty() {
-                    let line = line % lines.len();
-                    lines.remove(line);
-                }
-            }
-            read_both_ways(&lines.join("\n"));
+            let text = crate::mutation::mutated(LAYOUTS, &deleted, &indented, &replaced);
+            read_both_ways(&text);
         }
     }
 }
