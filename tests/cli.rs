@@ -307,3 +307,27 @@ fn a_duplicate_item_still_has_its_settings_checked() {
     assert!(stderr.contains("Out"), "{stderr}");
     assert!(stderr.contains("unknown operation kind 'fil'"), "{stderr}");
 }
+
+#[test]
+fn the_store_folder_is_not_for_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("owned.yaml");
+    let yaml = "production: owned\n\
+                store: { path: ./store }\n\
+                items:\n  \
+                  - name: In\n    \
+                    service: file\n    \
+                    targets: [Out]\n    \
+                    settings: { path: ./in, archive: ./store, error: ./e }\n  \
+                  - name: Out\n    \
+                    operation: file\n    \
+                    settings: { path: ./store/out }\n";
+    std::fs::write(&path, yaml).unwrap();
+    let (status, _, stderr) = ferry(&["validate", path.to_str().unwrap()], &[]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.matches("inside the store folder").count(),
+        2,
+        "{stderr}"
+    );
+}

@@ -289,3 +289,40 @@ async fn a_file_that_cannot_be_archived_is_stored_once() {
     assert_eq!(find(&running, "MSG0111").len(), 1);
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_appended_while_a_file_is_read_are_not_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let rest = "  - name: Router\n    process: router\n    rules:\n      \
+                - when: 'MSH-10 = \"LATE\"'\n        send: [Out]\n    otherwise: discard\n  \
+                - name: Out\n    operation: file\n    settings: { path: \"${DIR}/out\" }\n";
+    let yaml = common::yaml::head("appended", "Router") + rest;
+    let running = Running::start(dir.path(), &yaml).await;
+
+    let big: Vec<u8> = (1..=5_000).flat_map(m).collect();
+    common::drop_file(&running.path("in"), "big.hl7", &big);
+    eventually("the first batch of big.hl7 stored", WAIT, || {
+        !find(&running, "MSG0001").is_empty()
+    })
+    .await;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(running.path("in/big.hl7"))
+        .unwrap();
+    file.write_all(&typed("ADT^A01", "LATE")).unwrap();
+    drop(file);
+
+    eventually(
+        "the appended message delivered",
+        Duration::from_secs(60),
+        || {
+            running
+                .path("out")
+                .read_dir()
+                .is_ok_and(|mut d| d.next().is_some())
+        },
+    )
+    .await;
+    running.stop().await;
+}

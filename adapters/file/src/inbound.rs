@@ -179,8 +179,12 @@ impl Poller {
     /// Takes one file: read, split, submit, then archive, delete or move to error.
     async fn take(&mut self, file: &Path, observation: Option<Observation>) {
         let name = display_name(file);
-        let bytes = match tokio::fs::read(file).await {
-            Ok(bytes) => bytes,
+        let path = file.to_owned();
+        let read = tokio::task::spawn_blocking(move || read_with_identity(&path))
+            .await
+            .unwrap_or_else(|error| Err(std::io::Error::other(error.to_string())));
+        let (bytes, identity) = match read {
+            Ok(read) => read,
             Err(error) => {
                 let reason = format!("cannot read {name}: {error}");
                 self.finish(file, observation, Outcome::Unusable(reason))
@@ -194,15 +198,8 @@ impl Poller {
             .iter()
             .map(|m| (m.bytes.clone(), m.origin.clone()))
             .collect();
-        let submitted = match self.ctx.intake.submit(messages).await {
-            Ok(submitted) => submitted,
-            Err(error) => {
-                self.ctx.intake.error(format!(
-                    "could not store the messages of {name}: {error}; the file stays and is \
-                     read again at the next poll"
-                ));
-                return;
-            }
+        let Some(submitted) = self.submit_in_batches(&name, messages).await else {
+            return;
         };
 
         let rejected: Vec<Rejected> = submitted
@@ -218,8 +215,11 @@ impl Poller {
                 Submitted::Accepted { .. } => None,
             })
             .collect();
+        if !self.unchanged_since_read(file, &name, &identity).await {
+            return;
+        }
         let outcome = if rejected.len() == submitted.len() {
-            let reasons: Vec<&str> = rejected.iter().map(|r| r.reason.as_str()).collect();
+            let reasons: Vec<String> = rejected.iter().map(Rejected::describe).collect();
             Outcome::Unusable(format!("{name}: nothing usable: {}", reasons.join("; ")))
         } else {
             if !rejected.is_empty() {
@@ -229,6 +229,55 @@ impl Poller {
             Outcome::Taken
         };
         self.finish(file, observation, outcome).await;
+    }
+
+    /// Hands a file's messages to the engine, [`BATCH`] at a time, each batch one durable
+    /// write, waiting for room in the targets' queues between batches. `None` when the
+    /// store failed or the production stops part way: the file then stays and is read
+    /// again, its messages already stored flagged as possible duplicates.
+    async fn submit_in_batches(
+        &self,
+        name: &str,
+        messages: Vec<InboundMessage>,
+    ) -> Option<Vec<Submitted>> {
+        let mut submitted = Vec::with_capacity(messages.len());
+        let mut messages = messages.into_iter().peekable();
+        while messages.peek().is_some() {
+            if !submitted.is_empty() && !self.ctx.intake.ready().await {
+                return None;
+            }
+            let batch: Vec<InboundMessage> = messages.by_ref().take(BATCH).collect();
+            match self.ctx.intake.submit(batch).await {
+                Ok(done) => submitted.extend(done),
+                Err(error) => {
+                    self.ctx.intake.error(format!(
+                        "could not store the messages of {name}: {error}; the file stays and \
+                         is read again at the next poll"
+                    ));
+                    return None;
+                }
+            }
+        }
+        Some(submitted)
+    }
+
+    /// True when `file` is still the file that was read, unchanged. A sender that appends
+    /// to it or replaces it while Ferry reads would otherwise lose what it wrote when the
+    /// file is archived; it is left in place instead, to be taken again.
+    async fn unchanged_since_read(&self, file: &Path, name: &str, read: &Identity) -> bool {
+        let path = file.to_owned();
+        let now = tokio::task::spawn_blocking(move || std::fs::metadata(&path).map(identity_of))
+            .await
+            .ok()
+            .and_then(Result::ok);
+        if now.as_ref() == Some(read) {
+            return true;
+        }
+        self.ctx.intake.warn(format!(
+            "{name} changed while it was read; it stays in the folder and is taken again, \
+             its messages stored so far flagged as possible duplicates"
+        ));
+        false
     }
 
     /// Writes the rejected pieces of a file that also held usable messages to the error
@@ -301,11 +350,7 @@ impl Poller {
                 offset,
                 bytes,
                 reason,
-            } => (
-                offset,
-                bytes,
-                Some(format!("{name} at byte {offset}: {reason}")),
-            ),
+            } => (offset, bytes, Some(reason)),
         };
         let mut message = InboundMessage::new(ContentKind::Hl7v2, bytes);
         message.charset = self.config.charset;
@@ -369,6 +414,41 @@ impl Poller {
             }
         }
     }
+}
+
+/// How many messages of one file go into one atomic write: a batch file of 100,000
+/// messages must not be held in memory and written in one piece.
+const BATCH: usize = 500;
+
+/// What identifies the content of a file: the same inode, size and modification time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Identity {
+    device: u64,
+    inode: u64,
+    size: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+fn identity_of(metadata: std::fs::Metadata) -> Identity {
+    use std::os::unix::fs::MetadataExt;
+
+    Identity {
+        device: metadata.dev(),
+        inode: metadata.ino(),
+        size: metadata.len(),
+        modified: metadata.modified().ok(),
+    }
+}
+
+/// Reads a file through one handle, with the identity of what was read.
+fn read_with_identity(path: &Path) -> std::io::Result<(Vec<u8>, Identity)> {
+    use std::io::Read;
+
+    let mut file = std::fs::File::open(path)?;
+    let identity = identity_of(file.metadata()?);
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok((bytes, identity))
 }
 
 /// A piece of a file that the engine kept with status Error.

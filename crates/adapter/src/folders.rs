@@ -23,6 +23,12 @@ pub fn same_folder(a: &Path, b: &Path) -> bool {
     resolved(a) == resolved(b)
 }
 
+/// True when `inner` is `outer` or a folder inside it (same resolution as
+/// [`same_folder`]).
+pub fn within_folder(inner: &Path, outer: &Path) -> bool {
+    resolved(inner).starts_with(resolved(outer))
+}
+
 fn resolved(path: &Path) -> PathBuf {
     let absolute = match std::env::current_dir() {
         Ok(current) => current.join(path),

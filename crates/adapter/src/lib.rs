@@ -19,7 +19,7 @@ mod listen;
 mod outbound;
 mod registry;
 
-pub use folders::{FolderUse, same_folder};
+pub use folders::{FolderUse, same_folder, within_folder};
 pub use inbound::{
     CharsetChoice, InboundMessage, Intake, IntakeError, Reply, ReplyOutcome, Service,
     ServiceContext, Submitted,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use ferry_adapter::{FolderUse, Operation, Registry, Service, same_folder};
+use ferry_adapter::{FolderUse, Operation, Registry, Service, same_folder, within_folder};
 use ferry_production::{Diagnostics, Item, Production, Role};
 
 use crate::router::Router;
@@ -55,9 +55,9 @@ pub(crate) fn build_items(
     }
 }
 
-/// Refuses a production that feeds its own input: an item writing into a folder another
-/// (or the same) item polls, or a store in a polled folder. Either would take the same
-/// messages again and again.
+/// Refuses a production that feeds its own input (an item writing into a folder another,
+/// or the same, item polls: the same messages would be taken again and again) or uses
+/// the store's folder.
 fn check_folders(production: &Production, built: &[Built]) -> Diagnostics {
     let uses: Vec<(&Item, FolderUse)> = production
         .items
@@ -85,15 +85,24 @@ fn check_folders(production: &Production, built: &[Built]) -> Diagnostics {
                 diagnostics.push(diagnostic);
             }
         }
-        if same_folder(&production.store.path, &polled.path) {
-            diagnostics.push(poller.diagnostic(
-                polled.at,
+    }
+
+    // The store folder belongs to the store: a file dropped into it can make it unopenable.
+    for (item, used) in &uses {
+        if within_folder(&used.path, &production.store.path) {
+            let mut diagnostic = item.diagnostic(
+                used.at,
                 format!(
-                    "item '{}' polls {}, which is the store folder",
-                    poller.name,
-                    polled.path.display()
+                    "item '{}' {} {} (its `{}`), inside the store folder {}",
+                    item.name,
+                    if used.polled { "polls" } else { "writes into" },
+                    used.path.display(),
+                    used.setting,
+                    production.store.path.display()
                 ),
-            ));
+            );
+            diagnostic.hint = Some("the store folder belongs to Ferry; use another".to_owned());
+            diagnostics.push(diagnostic);
         }
     }
     diagnostics
