@@ -3,18 +3,8 @@
 
 mod common;
 
-use common::{load, problem, problems};
+use common::{BASE, load, problem, problems};
 use ferry_production::{Location, Source, load as load_file, parse};
-
-/// A service sending to an operation; cases append to it or replace parts.
-const BASE: &str = "production: p
-items:
-  - name: In
-    service: file
-    targets: [Out]
-  - name: Out
-    operation: file
-";
 
 #[test]
 fn an_unknown_top_level_key_suggests_the_right_one() {

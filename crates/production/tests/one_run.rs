@@ -4,16 +4,7 @@
 
 mod common;
 
-use common::{load, problem, problems};
-
-const BASE: &str = "production: p
-items:
-  - name: In
-    service: file
-    targets: [Out]
-  - name: Out
-    operation: file
-";
+use common::{BASE, load, problem, problems};
 
 #[test]
 fn a_repeated_item_name_hides_none_of_its_other_problems() {

@@ -7,6 +7,16 @@
 
 use ferry_production::{Loaded, Source, parse};
 
+/// A service sending to an operation; cases append to it or replace parts.
+pub(crate) const BASE: &str = "production: p
+items:
+  - name: In
+    service: file
+    targets: [Out]
+  - name: Out
+    operation: file
+";
+
 /// Loads `text` as `p.yaml` with an empty environment.
 pub(crate) fn load(text: &str) -> Loaded {
     parse(Source::new("p.yaml", text), &|_| None)
