@@ -331,3 +331,33 @@ fn the_store_folder_is_not_for_items() {
         "{stderr}"
     );
 }
+
+#[test]
+fn every_hop_runs_in_a_span_naming_item_message_and_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let production = root.join("production.yaml");
+    let out = "  - name: Out\n    operation: file\n    settings: { path: \"${DIR}/out\" }\n";
+    std::fs::write(&production, common::yaml::head("spans", "Out") + out).unwrap();
+    let trace = Path::new("info,ferry_runtime=debug,ferry_file=debug");
+    let running = Ferry::start(&production, &[("DIR", root), ("RUST_LOG", trace)]);
+
+    common::drop_file(&root.join("in"), "1.hl7", &m(1));
+    wait_until(
+        "a log line inside a hop span",
+        Duration::from_secs(30),
+        || {
+            running.lines().iter().any(|line| {
+                line["spans"].as_array().is_some_and(|spans| {
+                    spans.iter().any(|span| {
+                        span["name"] == "hop"
+                            && span["item"] == "Out"
+                            && span["message"].is_u64()
+                            && span["session"].is_u64()
+                    })
+                })
+            })
+        },
+    );
+    assert!(running.stop().success());
+}

@@ -271,6 +271,27 @@ async fn items_can_be_disabled_and_enabled_while_running() {
     })
     .await;
 
+    // Both hops carry the one body the service stored: bodies are shared, not copied.
+    let inbound_body = |session| {
+        let first = running
+            .store
+            .header(ferry_message::MessageId(session))
+            .unwrap();
+        first.unwrap().body
+    };
+    for hop in running
+        .headers_for("A")
+        .iter()
+        .chain(&running.headers_for("B"))
+    {
+        assert_eq!(
+            hop.body,
+            inbound_body(hop.session.0),
+            "message {} copied its body",
+            hop.id
+        );
+    }
+
     let events = running.store.events(None, 1000).unwrap();
     let admin: Vec<_> = events
         .iter()
