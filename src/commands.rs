@@ -35,7 +35,9 @@ fn registry() -> Registry {
     let mut registry = Registry::new();
     registry
         .add_service(ferry_file::FileServiceFactory)
-        .add_operation(ferry_file::FileOperationFactory);
+        .add_operation(ferry_file::FileOperationFactory)
+        .add_service(ferry_mllp::MllpServiceFactory)
+        .add_operation(ferry_mllp::MllpOperationFactory);
     registry
 }
 

@@ -14,7 +14,9 @@ pub fn registry() -> Registry {
     let mut registry = Registry::new();
     registry
         .add_service(ferry_file::FileServiceFactory)
-        .add_operation(ferry_file::FileOperationFactory);
+        .add_operation(ferry_file::FileOperationFactory)
+        .add_service(ferry_mllp::MllpServiceFactory)
+        .add_operation(ferry_mllp::MllpOperationFactory);
     registry
 }
 
@@ -95,5 +97,25 @@ impl Running {
     /// Stops the engine cleanly.
     pub async fn stop(self) {
         self.engine.shutdown().await.expect("clean shutdown");
+    }
+}
+
+impl Running {
+    /// The address service `item` listens on, once it has bound.
+    pub async fn listening(&self, item: &str) -> std::net::SocketAddr {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let bound = self
+                .engine
+                .items()
+                .into_iter()
+                .find(|status| status.name.as_str() == item)
+                .and_then(|status| status.listening);
+            if let Some(addr) = bound {
+                return addr;
+            }
+            assert!(std::time::Instant::now() < deadline, "{item} never listened");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 }

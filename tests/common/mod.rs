@@ -7,6 +7,7 @@ pub mod binary;
 pub mod corpus;
 pub mod hl7;
 pub mod inproc;
+pub mod mllp;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};

@@ -8,11 +8,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use encoding_rs::Encoding;
-use ferry_adapter::{CharsetChoice, FolderUse};
+use ferry_adapter::{CharsetChoice, FolderUse, charset_choice, setting_problem};
 use ferry_message::ContentKind;
 use ferry_production::{
-    Diagnostics, DurationSetting, FileMode, Item, Location, Setting, SettingsReader,
+    Diagnostics, DurationSetting, FileMode, Item, Setting, SettingsReader,
 };
 
 use crate::template::Template;
@@ -98,9 +97,6 @@ const DEFAULT_FILENAME: &str = "{id}.hl7";
 const TEMPLATE_HINT: &str = "placeholders are {id}, {session}, {source}, {doctype}, {date}, \
     {time}, {seq} and HL7 paths such as {MSH-10}; write {{ and }} for braces";
 
-const CHARSET_HINT: &str =
-    "an HL7 name such as 8859/1 or UNICODE UTF-8, or a label such as ISO-8859-1";
-
 /// The checked outbound configuration.
 #[derive(Debug, Clone)]
 pub(crate) struct OutboundConfig {
@@ -154,7 +150,7 @@ pub(crate) fn inbound(item: &Item) -> Result<InboundConfig, Diagnostics> {
         ] {
             if other == Some(folder) {
                 let message = format!("the {name} folder must not be the polled folder");
-                problem(&mut reader, path.at, message, None);
+                setting_problem(&mut reader, path.at, message, None);
             }
         }
     }
@@ -214,7 +210,7 @@ pub(crate) fn outbound(item: &Item) -> Result<OutboundConfig, Diagnostics> {
         Ok(template) => Some(template),
         Err(error) => {
             let message = format!("bad file name template: {error}");
-            problem(&mut reader, at, message, Some(TEMPLATE_HINT));
+            setting_problem(&mut reader, at, message, Some(TEMPLATE_HINT));
             None
         }
     };
@@ -252,7 +248,7 @@ fn after_taking(
         (None, true) => Some(AfterTaking::Delete),
         (Some(archive), true) => {
             let message = "set either archive or delete: true, not both";
-            problem(reader, archive.at, message, None);
+            setting_problem(reader, archive.at, message, None);
             None
         }
         (None, false) if reader.failed("archive") || reader.failed("delete") => None,
@@ -260,7 +256,7 @@ fn after_taking(
             let at = reader.item().settings_location();
             let message = "a file service needs `archive: FOLDER` or `delete: true`";
             let hint = "taken files must go somewhere so they are not read twice";
-            problem(reader, at, message, Some(hint));
+            setting_problem(reader, at, message, Some(hint));
             None
         }
     }
@@ -273,18 +269,6 @@ fn archived(after: &AfterTaking) -> Option<&PathBuf> {
     }
 }
 
-/// Collects a problem of this adapter's own at `at`.
-fn problem(
-    reader: &mut SettingsReader<'_>,
-    at: Location,
-    message: impl Into<String>,
-    hint: Option<&str>,
-) {
-    let mut diagnostic = reader.item().diagnostic(at, message);
-    diagnostic.hint = hint.map(str::to_owned);
-    reader.push(diagnostic);
-}
-
 fn folder_setting(
     reader: &mut SettingsReader<'_>,
     setting: &Setting<String>,
@@ -292,7 +276,7 @@ fn folder_setting(
 ) -> PathBuf {
     if setting.value.trim().is_empty() {
         let message = format!("`{name}` must name a folder");
-        problem(reader, setting.at, message, None);
+        setting_problem(reader, setting.at, message, None);
     }
     PathBuf::from(&setting.value)
 }
@@ -312,14 +296,14 @@ fn glob_pattern(
         );
         let hint = "put the folder in `path` and the name pattern in `glob`, e.g. glob: \
                     '*.hl7'; sub-folders are never searched (no `**`)";
-        problem(reader, setting.at, message, Some(hint));
+        setting_problem(reader, setting.at, message, Some(hint));
         return None;
     }
     match glob::Pattern::new(&setting.value) {
         Ok(pattern) => Some(pattern),
         Err(error) => {
             let message = format!("bad glob '{}': {error}", setting.value);
-            problem(reader, setting.at, message, Some("e.g. '*.hl7'"));
+            setting_problem(reader, setting.at, message, Some("e.g. '*.hl7'"));
             None
         }
     }
@@ -338,7 +322,7 @@ fn poll_interval_of(
             MIN_POLL_INTERVAL.as_millis()
         );
         let hint = "each poll lists the folder; polling faster only burns CPU";
-        problem(reader, setting.at, message, Some(hint));
+        setting_problem(reader, setting.at, message, Some(hint));
     }
     setting.value
 }
@@ -350,34 +334,9 @@ fn content_kind(reader: &mut SettingsReader<'_>, setting: Option<&Setting<String
     ContentKind::from_name(&setting.value).unwrap_or_else(|| {
         let message = format!("unknown content '{}'", setting.value);
         let hint = "one of hl7v2, xml, json, text, binary";
-        problem(reader, setting.at, message, Some(hint));
+        setting_problem(reader, setting.at, message, Some(hint));
         ContentKind::Binary
     })
-}
-
-fn charset_choice(
-    reader: &mut SettingsReader<'_>,
-    setting: Option<&Setting<String>>,
-    force: bool,
-) -> CharsetChoice {
-    let encoding = match setting {
-        None => encoding_rs::UTF_8,
-        Some(setting) => find_encoding(&setting.value).unwrap_or_else(|| {
-            let message = format!("unknown charset '{}'", setting.value);
-            problem(reader, setting.at, message, Some(CHARSET_HINT));
-            encoding_rs::UTF_8
-        }),
-    };
-    if force {
-        CharsetChoice::Forced(encoding)
-    } else {
-        CharsetChoice::Declared { default: encoding }
-    }
-}
-
-/// An HL7 table 0211 name or a WHATWG label.
-fn find_encoding(name: &str) -> Option<&'static Encoding> {
-    ferry_hl7::encoding_for_msh18(name).or_else(|| Encoding::for_label(name.trim().as_bytes()))
 }
 
 fn duration(setting: Option<&DurationSetting>, default: Duration) -> Duration {

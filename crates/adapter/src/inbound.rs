@@ -163,6 +163,11 @@ pub trait Intake: Send + Sync {
         timeout: Duration,
     ) -> Result<Reply, IntakeError>;
 
+    /// Records the address a listening service bound (the real port when port 0 was
+    /// asked for) and logs the `listening item=… addr=…` line that tests and operators
+    /// wait for.
+    fn listening(&self, addr: std::net::SocketAddr);
+
     /// Records a warning about the input that stored no message (junk between frames, an
     /// unreadable file) in the event log.
     fn warn(&self, text: String);

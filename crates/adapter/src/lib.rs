@@ -18,6 +18,7 @@ mod inbound;
 mod listen;
 mod outbound;
 mod registry;
+mod settings;
 
 pub use folders::{FolderUse, same_folder, within_folder};
 pub use inbound::{
@@ -27,6 +28,7 @@ pub use inbound::{
 pub use listen::announce_listener;
 pub use outbound::{Delivered, Delivery, DeliveryError, FailureClass, Operation};
 pub use registry::{OperationFactory, Registry, ServiceFactory};
+pub use settings::{charset_choice, setting_problem};
 
 /// Why an adapter stopped or could not start.
 #[derive(Debug, thiserror::Error)]

@@ -43,6 +43,9 @@ pub struct DeliveryError {
     pub class: FailureClass,
     /// Why, for the event log and the message's header.
     pub reason: String,
+    /// The far side's answer, when it gave one (a NAK): kept with the message so a person
+    /// and a waiting service see exactly what the receiver said.
+    pub response: Option<NewBody>,
 }
 
 impl DeliveryError {
@@ -51,6 +54,7 @@ impl DeliveryError {
         DeliveryError {
             class: FailureClass::Retry,
             reason: reason.into(),
+            response: None,
         }
     }
 
@@ -59,7 +63,14 @@ impl DeliveryError {
         DeliveryError {
             class: FailureClass::Fail,
             reason: reason.into(),
+            response: None,
         }
+    }
+
+    /// The same failure with the far side's answer attached.
+    pub fn with_response(mut self, response: Option<NewBody>) -> Self {
+        self.response = response;
+        self
     }
 
     /// A failure a person must look at.
@@ -67,6 +78,7 @@ impl DeliveryError {
         DeliveryError {
             class: FailureClass::Suspend,
             reason: reason.into(),
+            response: None,
         }
     }
 }

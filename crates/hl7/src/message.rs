@@ -202,6 +202,17 @@ impl<'a> Hl7Message<'a> {
         self.segments.iter().map(|segment| segment.start)
     }
 
+    /// Each segment's text exactly as sent, without its terminator, in message order (blank
+    /// lines are not segments). A segment the flow did not change is written back from here
+    /// byte for byte (field cases B05, B15, B17), e.g. with
+    /// [`MessageWriter::raw_segment`](crate::write::MessageWriter::raw_segment).
+    pub fn segments(&self) -> impl Iterator<Item = &'a str> + '_ {
+        let text = self.text;
+        self.segments
+            .iter()
+            .map(move |segment| text.get(segment.start..segment.end).unwrap_or_default())
+    }
+
     /// The text the message was parsed from.
     pub fn text(&self) -> &'a str {
         self.text

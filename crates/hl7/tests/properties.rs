@@ -1,9 +1,10 @@
 //! Properties over generated input: no panic on any bytes, and the round trips that must
-//! hold (paths, escaping, splitting without normalisation).
+//! hold (paths, escaping, splitting without normalisation, writing an unchanged message
+//! back). The ACK properties are in `ack.rs`.
 
 use ferry_hl7::{
-    Delimiters, FieldPath, Hl7Message, Piece, SplitOptions, escape, scan_header, split_messages,
-    unescape,
+    Delimiters, FieldPath, Hl7Message, MessageWriter, Piece, SplitOptions, escape, scan_header,
+    split_messages, unescape,
 };
 use proptest::prelude::*;
 
@@ -153,6 +154,27 @@ proptest! {
             let parsed = Hl7Message::parse(text).unwrap();
             prop_assert_eq!(parsed.segment_count(), segments.len());
         }
+    }
+
+    /// An unchanged message is written back byte for byte (B05, B15, B17): its segments, as
+    /// the parse found them, each followed by CR, are the text again (CRLF becomes CR).
+    #[test]
+    fn parsed_segments_rejoined_give_back_the_text(
+        segments in message_segments(),
+        crlf in any::<bool>(),
+    ) {
+        let written: String = segments.iter().map(|s| format!("{s}\r")).collect();
+        let sent = if crlf { written.replace('\r', "\r\n") } else { written.clone() };
+        let message = Hl7Message::parse(&sent).unwrap();
+
+        let rejoined: String = message.segments().map(|s| format!("{s}\r")).collect();
+        prop_assert_eq!(&rejoined, &written);
+
+        let mut writer = MessageWriter::new(message.delimiters());
+        for segment in message.segments() {
+            writer.raw_segment(segment.as_bytes());
+        }
+        prop_assert_eq!(writer.finish(), written.into_bytes());
     }
 }
 

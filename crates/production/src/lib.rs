@@ -61,6 +61,7 @@ mod raw;
 mod routes;
 mod schema;
 mod settings;
+mod size;
 mod store;
 mod suggest;
 mod values;
@@ -73,6 +74,7 @@ pub use model::{
     RuleAction, RuleSpec, StoreSettings,
 };
 pub use settings::SettingsReader;
+pub use size::{SizeSetting, parse_size};
 pub use values::{
     AddressSetting, DurationError, DurationSetting, FileMode, NonEmptyString, Setting,
     parse_duration,

@@ -66,6 +66,8 @@ pub struct ItemStatus {
     pub enabled: bool,
     /// Messages waiting in its queue.
     pub queue_depth: u64,
+    /// The address it listens on, for a service that listens and has bound.
+    pub listening: Option<std::net::SocketAddr>,
 }
 
 /// A running production.
@@ -149,6 +151,7 @@ impl Engine {
                 role: state.role,
                 enabled: state.is_enabled(),
                 queue_depth: self.shared.store.queue_depth(&state.name),
+                listening: *state.listening.lock().unwrap_or_else(|e| e.into_inner()),
             })
             .collect()
     }
@@ -332,6 +335,7 @@ fn item_state(item: &Item) -> ItemState {
         space: Notify::new(),
         queue_limit: item.queue_limit,
         downstream,
+        listening: std::sync::Mutex::new(None),
     }
 }
 

@@ -198,6 +198,11 @@ impl Intake for ServiceIntake {
             .await
     }
 
+    fn listening(&self, addr: std::net::SocketAddr) {
+        *self.item.listening.lock().unwrap_or_else(|e| e.into_inner()) = Some(addr);
+        ferry_adapter::announce_listener(&self.item.name, addr);
+    }
+
     fn warn(&self, text: String) {
         self.shared.events.record_repeating(
             "input-warning",

@@ -30,6 +30,8 @@ pub(crate) struct ItemState {
     pub(crate) queue_limit: u64,
     /// Items this one can queue messages for (its targets, or its router's targets).
     pub(crate) downstream: Vec<ItemName>,
+    /// The address a listening service bound.
+    pub(crate) listening: std::sync::Mutex<Option<std::net::SocketAddr>>,
 }
 
 /// Every item's state, by name.

@@ -35,7 +35,8 @@ pub(crate) struct OperationRunner {
 /// How one message's deliveries ended.
 enum Ending {
     Delivered(Delivered),
-    Failed(Outcome),
+    /// The final state, with the far side's answer when it gave one.
+    Failed(Outcome, Option<ferry_message::NewBody>),
     /// Shutdown or disable during a wait: back to the head of the queue.
     Released,
 }
@@ -89,7 +90,7 @@ impl OperationRunner {
                 self.finish(lease, Outcome::Completed, delivered.response)
                     .await;
             }
-            Ending::Failed(outcome) => self.finish(lease, outcome, None).await,
+            Ending::Failed(outcome, response) => self.finish(lease, outcome, response).await,
             Ending::Released => {
                 if let Err(error) = self.shared.store.release(lease) {
                     tracing::error!(%error, "could not return a message to its queue; \
@@ -110,8 +111,12 @@ impl OperationRunner {
                 Err(error) => error,
             };
             match error.class {
-                FailureClass::Fail => return Ending::Failed(Outcome::Error(error.reason)),
-                FailureClass::Suspend => return Ending::Failed(Outcome::Suspended(error.reason)),
+                FailureClass::Fail => {
+                    return Ending::Failed(Outcome::Error(error.reason), error.response);
+                }
+                FailureClass::Suspend => {
+                    return Ending::Failed(Outcome::Suspended(error.reason), error.response);
+                }
                 FailureClass::Retry => {}
             }
 
@@ -119,7 +124,8 @@ impl OperationRunner {
             if let Some(limit) = self.policy.failure_timeout {
                 let elapsed = first_attempt.elapsed();
                 if elapsed >= limit {
-                    return Ending::Failed(self.give_up(limit, &error));
+                    let outcome = self.give_up(limit, &error);
+                    return Ending::Failed(outcome, error.response);
                 }
                 // The last attempt happens when the timeout ends, not a backoff later.
                 wait = wait.min(limit - elapsed);

@@ -1,0 +1,98 @@
+//! The ACKs an MLLP service writes: positive, negative for bad input, and relayed
+//! downstream verdicts, all built by the rules of HL7 v2 chapter 2 (`ferry_hl7::build_ack`).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ferry_hl7::{AckCode, AckError, AckOptions, ErrorLocation, MshHeader, Severity};
+
+/// Table 0357: segment sequence error (no usable MSH).
+pub(crate) const SEGMENT_SEQUENCE_ERROR: u16 = 100;
+/// Table 0357: required field missing.
+pub(crate) const REQUIRED_FIELD_MISSING: u16 = 101;
+/// Table 0357: application internal error.
+pub(crate) const APPLICATION_ERROR: u16 = 207;
+
+/// Builds the ACKs of one service.
+#[derive(Debug)]
+pub(crate) struct Answers {
+    local_application: Option<String>,
+    local_facility: Option<String>,
+    /// The next ACK control id; starts at the start time in milliseconds, so ids stay
+    /// unique across restarts unless a service answers over a thousand messages a second
+    /// for its whole previous run.
+    next_id: AtomicU64,
+}
+
+/// Why a message gets a negative ACK.
+#[derive(Debug, Clone)]
+pub(crate) struct Refusal {
+    pub(crate) code: AckCode,
+    pub(crate) error: u16,
+    pub(crate) text: String,
+    pub(crate) location: Option<ErrorLocation>,
+}
+
+impl Refusal {
+    pub(crate) fn new(code: AckCode, error: u16, text: impl Into<String>) -> Self {
+        Refusal {
+            code,
+            error,
+            text: text.into(),
+            location: None,
+        }
+    }
+
+    pub(crate) fn at(mut self, location: ErrorLocation) -> Self {
+        self.location = Some(location);
+        self
+    }
+}
+
+impl Answers {
+    pub(crate) fn new(local_application: Option<String>, local_facility: Option<String>) -> Self {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_millis());
+        Answers {
+            local_application,
+            local_facility,
+            next_id: AtomicU64::new(u64::try_from(now).unwrap_or(0)),
+        }
+    }
+
+    /// A positive ACK: AA, or CA when `code` says enhanced mode.
+    pub(crate) fn accept(&self, header: &MshHeader, code: AckCode, text: Option<&str>) -> Vec<u8> {
+        self.build(Some(header), code, text, None)
+    }
+
+    /// A negative ACK with an ERR segment; `header` is `None` when the input has no
+    /// usable MSH, and default delimiters are used.
+    pub(crate) fn refuse(&self, header: Option<&MshHeader>, refusal: &Refusal) -> Vec<u8> {
+        let error = AckError {
+            code: refusal.error,
+            text: refusal.text.clone(),
+            location: refusal.location.clone(),
+            severity: Severity::Error,
+        };
+        self.build(header, refusal.code, Some(&refusal.text), Some(&error))
+    }
+
+    fn build(
+        &self,
+        header: Option<&MshHeader>,
+        code: AckCode,
+        text: Option<&str>,
+        error: Option<&AckError>,
+    ) -> Vec<u8> {
+        let control_id = self.next_id.fetch_add(1, Ordering::Relaxed).to_string();
+        let timestamp = ferry_hl7::hl7_timestamp(SystemTime::now());
+        let options = AckOptions {
+            control_id: &control_id,
+            timestamp: &timestamp,
+            local_application: self.local_application.as_deref(),
+            local_facility: self.local_facility.as_deref(),
+        };
+        ferry_hl7::build_ack(header, code, text, error, &options)
+    }
+}
