@@ -51,6 +51,7 @@ fn record(body: &Bytes) -> InboundRecord {
             value: "MSG00001".to_owned(),
         }],
         duplicate_key: None,
+        discard_duplicate: false,
         disposition: Disposition::Enqueue {
             targets: vec![ItemName::from("router")],
         },

@@ -306,3 +306,16 @@ async fn a_full_queue_stops_reading_instead_of_nakking() {
     assert!((5..=70).contains(&answered), "{answered} answered before the pause");
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn b28_discarding_duplicates_is_opt_in_and_keeps_the_copy() {
+    let (dir, running, addr) = start(&service(", duplicates: discard", None)).await;
+    let mut sender = Sender::connect(addr).await;
+    for _ in 0..2 {
+        assert_eq!(msa(&sender.exchange(&m(48)).await).0, "AA", "both acknowledged");
+    }
+    let out = dir.path().join("out");
+    eventually("one delivery", WAIT, || common::visible_files(&out).len() == 1).await;
+    eventually("the copy kept", WAIT, || running.count("Out", Status::Discarded) == 1).await;
+    running.stop().await;
+}

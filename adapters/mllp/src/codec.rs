@@ -284,7 +284,10 @@ mod tests {
     #[test]
     fn a_block_in_pieces_is_one_message() {
         let mut codec = MllpCodec::new(1024);
-        let items = decode_all(&mut codec, &[b"\x0b", b"MSH|a\r", b"PID|1\r", b"\x1c", b"\r"]);
+        let items = decode_all(
+            &mut codec,
+            &[b"\x0b", b"MSH|a\r", b"PID|1\r", b"\x1c", b"\r"],
+        );
         assert_eq!(items, vec![message("MSH|a\rPID|1\r")]);
     }
 

@@ -54,7 +54,10 @@ impl Service for MllpService {
             None => None,
         };
         let listener = TcpListener::bind(&config.listen).await.map_err(|error| {
-            AdapterError::new(&ctx.item, format!("cannot listen on {}: {error}", config.listen))
+            AdapterError::new(
+                &ctx.item,
+                format!("cannot listen on {}: {error}", config.listen),
+            )
         })?;
         let bound = listener
             .local_addr()

@@ -11,10 +11,10 @@
 //!
 //! Settings are documented in `docs/productions.md` and checked in `settings`.
 
+mod answer;
 pub mod codec;
 mod connection;
 mod inbound;
-mod answer;
 mod outbound;
 mod receive;
 mod reply_actions;

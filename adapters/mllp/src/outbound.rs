@@ -73,8 +73,8 @@ impl Operation for MllpOperation {
         if let Some(files) = &self.config.tls
             && self.tls.get().is_none()
         {
-            let connector =
-                crate::tls::connector(files).map_err(|error| AdapterError::new(&self.item, error))?;
+            let connector = crate::tls::connector(files)
+                .map_err(|error| AdapterError::new(&self.item, error))?;
             let _ = self.tls.set(connector);
         }
         Ok(())
@@ -91,10 +91,14 @@ impl Operation for MllpOperation {
             Some(connection) => (connection, true),
             None => (self.connect().await?, false),
         };
-        let mut outcome = self.exchange(&mut connection, bytes, control_id.as_deref()).await;
+        let mut outcome = self
+            .exchange(&mut connection, bytes, control_id.as_deref())
+            .await;
         if reused && matches!(outcome, Outcome::Lost(_)) {
             connection = self.connect().await?;
-            outcome = self.exchange(&mut connection, bytes, control_id.as_deref()).await;
+            outcome = self
+                .exchange(&mut connection, bytes, control_id.as_deref())
+                .await;
         }
 
         if matches!(outcome, Outcome::Ack(..) | Outcome::Invalid(_)) {
@@ -122,12 +126,16 @@ impl MllpOperation {
         let socket = tokio::time::timeout(timeout, TcpStream::connect(address))
             .await
             .map_err(|_| DeliveryError::retry(format!("connecting to {address} timed out")))?
-            .map_err(|error| DeliveryError::retry(format!("cannot connect to {address}: {error}")))?;
+            .map_err(|error| {
+                DeliveryError::retry(format!("cannot connect to {address}: {error}"))
+            })?;
         let _ = socket.set_nodelay(true);
 
         let stream: Box<dyn Stream> = match self.tls.get() {
             None if self.config.tls.is_some() => {
-                return Err(DeliveryError::retry("TLS is not set up: the item did not start"));
+                return Err(DeliveryError::retry(
+                    "TLS is not set up: the item did not start",
+                ));
             }
             None => Box::new(socket),
             Some((connector, name)) => {
@@ -182,10 +190,15 @@ impl MllpOperation {
                     tracing::warn!(item = %self.item, bytes = junk.len(), "junk between replies");
                 }
                 Framed::TooLarge { length, .. } => {
-                    return Outcome::Invalid(format!("a reply of {length} bytes, over max_message"));
+                    return Outcome::Invalid(format!(
+                        "a reply of {length} bytes, over max_message"
+                    ));
                 }
                 Framed::Abandoned(part) => {
-                    return Outcome::Invalid(format!("an incomplete reply of {} bytes", part.len()));
+                    return Outcome::Invalid(format!(
+                        "an incomplete reply of {} bytes",
+                        part.len()
+                    ));
                 }
             }
         }
@@ -195,7 +208,9 @@ impl MllpOperation {
     fn judge(&self, outcome: Outcome) -> Result<Delivered, DeliveryError> {
         let address = &self.config.address;
         let (kind, reason, response) = match outcome {
-            Outcome::Lost(reason) => return Err(DeliveryError::retry(format!("{address}: {reason}"))),
+            Outcome::Lost(reason) => {
+                return Err(DeliveryError::retry(format!("{address}: {reason}")));
+            }
             Outcome::Timeout => (
                 ReplyKind::Timeout,
                 format!(
@@ -241,4 +256,3 @@ fn ack_reason(ack: &AckReply, address: &str) -> String {
     }
     reason
 }
-

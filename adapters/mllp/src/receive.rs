@@ -121,7 +121,9 @@ impl Receiver {
                         return;
                     }
                     Err(_) => {
-                        self.ctx.intake.warn(format!("TLS handshake with {peer} timed out"));
+                        self.ctx
+                            .intake
+                            .warn(format!("TLS handshake with {peer} timed out"));
                         return;
                     }
                 }
@@ -191,7 +193,8 @@ impl Receiver {
         let mut pending = Vec::new();
         for block in blocks {
             if block.answering == Answering::Application && block.refusal.is_none() {
-                self.store(std::mem::take(&mut pending), &mut answers).await?;
+                self.store(std::mem::take(&mut pending), &mut answers)
+                    .await?;
                 answers.extend(self.request(block).await?);
             } else {
                 pending.push(block);
@@ -210,7 +213,12 @@ impl Receiver {
             .iter()
             .flat_map(|block| block.messages.iter().cloned())
             .collect();
-        let mut submitted = self.ctx.intake.submit(messages).await.map_err(|e| self.gone(e))?;
+        let mut submitted = self
+            .ctx
+            .intake
+            .submit(messages)
+            .await
+            .map_err(|e| self.gone(e))?;
 
         for block in blocks {
             let rest = submitted.split_off(block.messages.len().min(submitted.len()));
@@ -286,13 +294,23 @@ impl Receiver {
             }
             Err(error) => return Err(self.gone(error)),
         };
-        Ok(self.verdict(&Block { answering: Answering::Original, ..block }, refusal))
+        Ok(self.verdict(
+            &Block {
+                answering: Answering::Original,
+                ..block
+            },
+            refusal,
+        ))
     }
 
     /// What the downstream reply means for the sender: `None` for an accept.
     fn downstream_verdict(&self, operation: &ItemName, reply: Reply) -> Option<Refusal> {
         if let Submitted::Rejected { reason, .. } = reply.submitted {
-            return Some(Refusal::new(self.config.nak_code, APPLICATION_ERROR, reason));
+            return Some(Refusal::new(
+                self.config.nak_code,
+                APPLICATION_ERROR,
+                reason,
+            ));
         }
         if let Some(ack) = reply.response.and_then(|body| read_ack(&body.bytes).ok()) {
             let text = ack.text.unwrap_or_default();
@@ -475,6 +493,7 @@ impl Receiver {
     fn inbound(&self, bytes: Bytes, origin: &str) -> InboundMessage {
         let mut message = InboundMessage::new(ContentKind::Hl7v2, bytes);
         message.charset = self.config.charset;
+        message.duplicates = self.config.duplicates;
         message.origin = Some(origin.to_owned());
         message
     }
@@ -489,12 +508,27 @@ impl Receiver {
                 let requested = header.map(RequestedAcks::from_header);
                 match requested {
                     Some(requested) if requested.is_enhanced() => {
+                        self.warn_unsent_application_ack(&requested);
                         Answering::Enhanced(requested.accept.unwrap_or(AckCondition::Always))
                     }
                     _ if self.config.response_from.is_some() => Answering::Application,
                     _ => Answering::Original,
                 }
             }
+        }
+    }
+
+    /// Says that an enhanced-mode application ACK that MSH-16 asks for is not sent.
+    fn warn_unsent_application_ack(&self, requested: &RequestedAcks) {
+        let wanted = requested
+            .application
+            .filter(|condition| *condition != AckCondition::Never);
+        if let Some(condition) = wanted {
+            self.ctx.intake.warn(format!(
+                "MSH-16 '{}' asks for an enhanced-mode application ACK; Ferry sent the commit \
+                 ACK only (application ACKs in enhanced mode are not supported)",
+                condition.as_str()
+            ));
         }
     }
 

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ferry_adapter::{CharsetChoice, charset_choice, setting_problem};
+use ferry_adapter::{CharsetChoice, DuplicatePolicy, charset_choice, setting_problem};
 use ferry_hl7::AckCode;
 use ferry_message::ItemName;
 use ferry_production::{
@@ -47,6 +47,8 @@ const INBOUND_KEYS: &[&str] = &[
     "invalid_charset",
     // Split FHS/BHS batches into messages (default true), or keep a batch as one body.
     "split_batches",
+    // flag (default), discard or off: what to do with a message received before.
+    "duplicates",
     // certificate, key and optionally client_ca (mutual TLS) files, in PEM.
     "tls",
 ];
@@ -122,6 +124,7 @@ pub(crate) struct InboundConfig {
     pub(crate) charset: CharsetChoice,
     pub(crate) invalid_charset: InvalidCharset,
     pub(crate) split_batches: bool,
+    pub(crate) duplicates: DuplicatePolicy,
     pub(crate) tls: Option<ServerTlsFiles>,
 }
 
@@ -167,8 +170,10 @@ pub(crate) fn inbound(item: &Item) -> Result<InboundConfig, Diagnostics> {
     let force_charset = reader.optional::<bool>("force_charset").unwrap_or(false);
     let invalid_charset = reader.optional::<Setting<String>>("invalid_charset");
     let split_batches = reader.optional::<bool>("split_batches").unwrap_or(true);
+    let duplicates = reader.optional::<Setting<String>>("duplicates");
     let tls = reader.optional::<Setting<TlsWritten>>("tls");
 
+    let duplicates = duplicates_of(&mut reader, duplicates.as_ref());
     let ack_mode = ack_mode_of(&mut reader, ack_mode.as_ref());
     let response_from = response_from_of(&mut reader, ack_mode, response_from);
     let nak_code = nak_code_of(&mut reader, nak_code.as_ref());
@@ -192,6 +197,7 @@ pub(crate) fn inbound(item: &Item) -> Result<InboundConfig, Diagnostics> {
         charset,
         invalid_charset,
         split_batches,
+        duplicates,
         tls: tls.flatten(),
     });
     reader.finish(config)
@@ -257,6 +263,25 @@ fn response_from_of(
         setting_problem(reader, at, message, None);
     }
     setting.map(|setting| ItemName::from(setting.value.as_str()))
+}
+
+fn duplicates_of(
+    reader: &mut SettingsReader<'_>,
+    setting: Option<&Setting<String>>,
+) -> DuplicatePolicy {
+    let Some(setting) = setting else {
+        return DuplicatePolicy::Flag;
+    };
+    match setting.value.as_str() {
+        "flag" => DuplicatePolicy::Flag,
+        "discard" => DuplicatePolicy::Discard,
+        "off" => DuplicatePolicy::Off,
+        other => {
+            let message = format!("unknown duplicates '{other}'");
+            setting_problem(reader, setting.at, message, Some("flag, discard or off"));
+            DuplicatePolicy::Flag
+        }
+    }
 }
 
 fn nak_code_of(reader: &mut SettingsReader<'_>, setting: Option<&Setting<String>>) -> AckCode {
@@ -353,10 +378,9 @@ fn client_tls(
         setting_problem(reader, client_ca.at, message, None);
     }
     let identity = match (written.certificate, written.key) {
-        (Some(certificate), Some(key)) => Some((
-            PathBuf::from(certificate.value),
-            PathBuf::from(key.value),
-        )),
+        (Some(certificate), Some(key)) => {
+            Some((PathBuf::from(certificate.value), PathBuf::from(key.value)))
+        }
         (None, None) => None,
         _ => {
             let message = "`tls.certificate` and `tls.key` go together";
@@ -376,4 +400,3 @@ fn client_tls(
         server_name: written.server_name.unwrap_or_else(|| host.to_owned()),
     })
 }
-

@@ -72,7 +72,10 @@ fn certificates(path: &Path, setting: &str) -> Result<Vec<CertificateDer<'static
         .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
         .map_err(|error| format!("{setting} {}: {error}", path.display()))?;
     if chain.is_empty() {
-        return Err(format!("{setting} {}: no CERTIFICATE in the file", path.display()));
+        return Err(format!(
+            "{setting} {}: no CERTIFICATE in the file",
+            path.display()
+        ));
     }
     Ok(chain)
 }

@@ -32,6 +32,20 @@ impl Default for CharsetChoice {
     }
 }
 
+/// What a service does with a message it may have received before: the same sender,
+/// control id and bytes within the store's duplicate window (a sender that resent after a
+/// lost ACK, field case B28).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DuplicatePolicy {
+    /// Queue it as usual, flagged as a possible duplicate (the default).
+    #[default]
+    Flag,
+    /// Keep it with status Discarded, flagged, and deliver nothing.
+    Discard,
+    /// Do not look for duplicates.
+    Off,
+}
+
 /// One message as a service received it.
 #[derive(Debug, Clone)]
 pub struct InboundMessage {
@@ -43,6 +57,8 @@ pub struct InboundMessage {
     pub charset: CharsetChoice,
     /// Where it came from, for the event log (a file name, a peer address).
     pub origin: Option<String>,
+    /// What to do when it looks like a message received before.
+    pub duplicates: DuplicatePolicy,
     /// Set when the adapter already knows the input is unusable (e.g. a file piece without
     /// an MSH segment): it is stored with status Error and this reason, never queued.
     pub rejected: Option<String>,
@@ -56,6 +72,7 @@ impl InboundMessage {
             kind,
             charset: CharsetChoice::default(),
             origin: None,
+            duplicates: DuplicatePolicy::Flag,
             rejected: None,
         }
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ferry_adapter::{InboundMessage, Intake, IntakeError, Reply, Submitted};
+use ferry_adapter::{DuplicatePolicy, InboundMessage, Intake, IntakeError, Reply, Submitted};
 use ferry_message::{ItemName, NewBody};
 use ferry_store::{Accepted, Disposition, EventKind, EventLevel, InboundRecord, NewEvent};
 
@@ -45,6 +45,11 @@ impl ServiceIntake {
                         targets: self.targets.clone(),
                     },
                 };
+                let discard_duplicate = message.duplicates == DuplicatePolicy::Discard;
+                let duplicate_key = match message.duplicates {
+                    DuplicatePolicy::Off => None,
+                    _ => inspection.duplicate_key,
+                };
                 let record = InboundRecord {
                     source: self.item.name.clone(),
                     body: NewBody {
@@ -54,7 +59,8 @@ impl ServiceIntake {
                     },
                     doc_type: inspection.doc_type.clone(),
                     search: inspection.search.clone(),
-                    duplicate_key: inspection.duplicate_key,
+                    duplicate_key,
+                    discard_duplicate,
                     disposition,
                 };
                 (record, inspection)
@@ -199,7 +205,11 @@ impl Intake for ServiceIntake {
     }
 
     fn listening(&self, addr: std::net::SocketAddr) {
-        *self.item.listening.lock().unwrap_or_else(|e| e.into_inner()) = Some(addr);
+        *self
+            .item
+            .listening
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(addr);
         ferry_adapter::announce_listener(&self.item.name, addr);
     }
 

@@ -66,7 +66,7 @@ impl SledStore {
         let first = MessageId(stamp.id()?);
         let session = SessionId::from(first);
         let mut headers = Vec::new();
-        for planned in plan(&record) {
+        for planned in plan(&record, possible_duplicate) {
             let id = if headers.is_empty() {
                 first
             } else {
@@ -154,8 +154,20 @@ fn header_count(record: &InboundRecord) -> usize {
 }
 
 /// The headers a record becomes, in target order (never none).
-fn plan(record: &InboundRecord) -> Vec<Planned> {
+fn plan(record: &InboundRecord, possible_duplicate: bool) -> Vec<Planned> {
     match &record.disposition {
+        Disposition::Enqueue { targets } if possible_duplicate && record.discard_duplicate => {
+            let reason = "possible duplicate, discarded as the service's `duplicates` \
+                          setting asks";
+            targets
+                .iter()
+                .map(|target| Planned {
+                    target: target.clone(),
+                    status: Status::Discarded,
+                    reason: Some(reason.to_owned()),
+                })
+                .collect()
+        }
         Disposition::Enqueue { targets } if targets.is_empty() => vec![Planned {
             target: record.source.clone(),
             status: Status::Discarded,

@@ -50,6 +50,9 @@ pub struct InboundRecord {
     /// saw the same key within the configured window, the headers are flagged as possible
     /// duplicates. `None` turns detection off for this record.
     pub duplicate_key: Option<[u8; 16]>,
+    /// Store a possible duplicate with status Discarded instead of queueing it (a
+    /// service's opt-in `duplicates: discard`). It is kept, never dropped.
+    pub discard_duplicate: bool,
     /// Queue it, or keep it as rejected input.
     pub disposition: Disposition,
 }

@@ -47,6 +47,7 @@ pub fn record(source: &str, targets: &[&str], control_id: &str) -> InboundRecord
         doc_type: Some("ADT^A01".to_owned()),
         search: vec![msh10(control_id)],
         duplicate_key: None,
+        discard_duplicate: false,
         disposition: Disposition::Enqueue {
             targets: targets.iter().map(|t| ItemName::from(*t)).collect(),
         },
