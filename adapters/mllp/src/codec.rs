@@ -104,20 +104,18 @@ impl MllpCodec {
 
     /// Looks for `<FS><CR>` or a new `<VT>` in `buf[self.searched..]`.
     fn find_end(&mut self, buf: &BytesMut) -> Option<Boundary> {
-        let from = self.searched;
-        for (index, &byte) in buf[from..].iter().enumerate() {
+        let mut from = self.searched;
+        while let Some(index) = memchr::memchr2(START_BLOCK, END_BLOCK, &buf[from..]) {
             let at = from + index;
-            if byte == START_BLOCK {
+            if buf[at] == START_BLOCK {
                 return Some(Boundary::Restart(at));
             }
-            if byte == END_BLOCK {
-                match buf.get(at + 1) {
-                    Some(&CARRIAGE_RETURN) => return Some(Boundary::End(at)),
-                    Some(_) => {}
-                    None => {
-                        self.searched = at;
-                        return None;
-                    }
+            match buf.get(at + 1) {
+                Some(&CARRIAGE_RETURN) => return Some(Boundary::End(at)),
+                Some(_) => from = at + 1,
+                None => {
+                    self.searched = at;
+                    return None;
                 }
             }
         }
