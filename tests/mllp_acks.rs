@@ -81,9 +81,15 @@ async fn b21_the_ack_header_swaps_sender_and_receiver_and_echoes_the_version() {
                    TEST^PATIENT\r";
     let reply = sender.exchange(message.as_bytes()).await;
     let msh = fields(&reply, "MSH");
-    assert_eq!(&msh[2..7], ["^~\\&", "RECVAPP", "RECVFAC", "SENDAPP", "SENDFAC"]);
+    assert_eq!(
+        &msh[2..7],
+        ["^~\\&", "RECVAPP", "RECVFAC", "SENDAPP", "SENDFAC"]
+    );
     assert_eq!(msh[9], "ACK^A01^ACK");
-    assert!(!msh[10].is_empty() && msh[10] != "MSG0039", "own control id");
+    assert!(
+        !msh[10].is_empty() && msh[10] != "MSG0039",
+        "own control id"
+    );
     assert_eq!(&msh[11..13], ["P", "2.5.1"]);
     assert_eq!(fields(&reply, "MSA")[1..3], ["AA", "MSG0039"]);
 
@@ -104,7 +110,10 @@ async fn b10_the_ack_uses_the_inbound_delimiters() {
         2.5.1\rPID*1**TEST0008!!!TESTHOSP!MR**TEST!PATIENT\r";
     let reply = Sender::connect(addr).await.exchange(message).await;
     let text = String::from_utf8(reply.clone()).unwrap();
-    assert!(text.starts_with("MSH*!@$%*FERRY*HUB*SENDAPP*SENDFAC*"), "{text:?}");
+    assert!(
+        text.starts_with("MSH*!@$%*FERRY*HUB*SENDAPP*SENDFAC*"),
+        "{text:?}"
+    );
     assert!(text.contains("\rMSA*AA*MSG0008"), "{text:?}");
     running.stop().await;
 }
@@ -132,7 +141,10 @@ async fn b23_unusable_input_gets_one_nak_each_and_is_kept_as_error() {
         assert!(err[3].ends_with("^HL70357"), "{text:?}");
         assert_eq!(err[4], "E", "{text:?}");
     }
-    assert_eq!(msa(&sender.exchange(&m(41)).await), ("AA".into(), "MSG0041".into()));
+    assert_eq!(
+        msa(&sender.exchange(&m(41)).await),
+        ("AA".into(), "MSG0041".into())
+    );
 
     eventually("stored", WAIT, || statuses(&running).len() >= 5).await;
     let stored = statuses(&running);
@@ -157,25 +169,33 @@ async fn b19_charsets_are_decoded_once_per_message() {
     let latin1 = b"M\xdcLLER^J\xd6RG";
     let utf8 = "MÜLLER^JÖRG".as_bytes();
     // Only messages whose PID-5 decodes to MÜLLER^JÖRG reach Out.
-    let yaml = service(", charset: 8859/1", None).replace(
-        "    targets: [Out]\n",
-        "    targets: [Check]\n",
-    ) + "  - name: Check\n    process: router\n    rules:\n      - when: PID-5.1 = \"MÜLLER\" \
+    let yaml = service(", charset: 8859/1", None)
+        .replace("    targets: [Out]\n", "    targets: [Check]\n")
+        + "  - name: Check\n    process: router\n    rules:\n      - when: PID-5.1 = \"MÜLLER\" \
         and PID-5.2 = \"JÖRG\"\n        send: [Out]\n    otherwise: discard\n";
     let (dir, running, addr) = start(&yaml).await;
     let mut sender = Sender::connect(addr).await;
 
-    assert_eq!(msa(&sender.exchange(&b19("MSG0034", "8859/1", latin1)).await).0, "AA");
+    assert_eq!(
+        msa(&sender.exchange(&b19("MSG0034", "8859/1", latin1)).await).0,
+        "AA"
+    );
     let framed = ferry_mllp::frame(&b19("MSG0035", "UNICODE UTF-8", utf8));
     let split = framed.iter().position(|&byte| byte == 0xC3).unwrap() + 1;
     sender.write(&framed[..split]).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     sender.write(&framed[split..]).await;
     assert_eq!(msa(&sender.reply(WAIT).await.unwrap()).0, "AA");
-    assert_eq!(msa(&sender.exchange(&b19("MSG0036", "", latin1)).await).0, "AA");
+    assert_eq!(
+        msa(&sender.exchange(&b19("MSG0036", "", latin1)).await).0,
+        "AA"
+    );
 
     let out = dir.path().join("out");
-    eventually("three routed", WAIT, || common::visible_files(&out).len() == 3).await;
+    eventually("three routed", WAIT, || {
+        common::visible_files(&out).len() == 3
+    })
+    .await;
     running.stop().await;
 }
 
@@ -189,7 +209,10 @@ async fn b19_bytes_invalid_in_the_charset_get_a_nak_naming_it() {
     let text = String::from_utf8_lossy(&reply).into_owned();
     assert_eq!(fields(&reply, "MSA")[1], "AE", "{text}");
     assert!(text.contains("UTF-8"), "names the charset: {text}");
-    eventually("kept as error", WAIT, || statuses(&running) == [Status::Error]).await;
+    eventually("kept as error", WAIT, || {
+        statuses(&running) == [Status::Error]
+    })
+    .await;
     running.stop().await;
 }
 
@@ -201,14 +224,20 @@ async fn b28_a_resent_message_is_stored_again_and_flagged() {
     first.send(&m(48)).await;
     drop(first);
     let mut second = Sender::connect(addr).await;
-    assert_eq!(msa(&second.exchange(&m(48)).await), ("AA".into(), "MSG0048".into()));
+    assert_eq!(
+        msa(&second.exchange(&m(48)).await),
+        ("AA".into(), "MSG0048".into())
+    );
 
     let query = ferry_store::Query {
         source: Some(ferry_message::ItemName::new("In")),
         limit: 100,
         ..ferry_store::Query::default()
     };
-    eventually("both stored", WAIT, || running.store.search(&query).unwrap().len() == 2).await;
+    eventually("both stored", WAIT, || {
+        running.store.search(&query).unwrap().len() == 2
+    })
+    .await;
     let mut headers = running.store.search(&query).unwrap();
     headers.sort_by_key(|header| header.id);
     assert!(!headers[0].possible_duplicate);
@@ -276,10 +305,17 @@ async fn ack_mode_msh_answers_enhanced_mode_with_commit_acks() {
         message
     };
 
-    assert_eq!(msa(&sender.exchange(&with("E1", "AL")).await), ("CA".into(), "E1".into()));
+    assert_eq!(
+        msa(&sender.exchange(&with("E1", "AL")).await),
+        ("CA".into(), "E1".into())
+    );
     sender.send(&with("E2", "NE")).await;
     sender.send(&with("E3", "ER")).await;
-    assert_eq!(sender.reply(Duration::from_millis(300)).await, None, "NE and ER: no CA");
+    assert_eq!(
+        sender.reply(Duration::from_millis(300)).await,
+        None,
+        "NE and ER: no CA"
+    );
     assert_eq!(msa(&sender.exchange(&m(9)).await).0, "AA", "original mode");
     running.stop().await;
 }
@@ -289,7 +325,10 @@ async fn a_full_queue_stops_reading_instead_of_nakking() {
     let receiver = Receiver::start(|_| None).await;
     let yaml = service("", Some(receiver.addr))
         .replace("    retry:", "    queue_limit: 5\n    retry:")
-        .replace("settings: { address:", "settings: { response_timeout: 2s, address:");
+        .replace(
+            "settings: { address:",
+            "settings: { response_timeout: 2s, address:",
+        );
     let (_dir, running, addr) = start(&yaml).await;
     let mut sender = Sender::connect(addr).await;
     for n in 0..200 {
@@ -303,7 +342,10 @@ async fn a_full_queue_stops_reading_instead_of_nakking() {
     }
     // Blocks already received together (up to 64) are stored together; then the
     // connection stops reading until Out's queue has room.
-    assert!((5..=70).contains(&answered), "{answered} answered before the pause");
+    assert!(
+        (5..=70).contains(&answered),
+        "{answered} answered before the pause"
+    );
     running.stop().await;
 }
 
@@ -312,10 +354,20 @@ async fn b28_discarding_duplicates_is_opt_in_and_keeps_the_copy() {
     let (dir, running, addr) = start(&service(", duplicates: discard", None)).await;
     let mut sender = Sender::connect(addr).await;
     for _ in 0..2 {
-        assert_eq!(msa(&sender.exchange(&m(48)).await).0, "AA", "both acknowledged");
+        assert_eq!(
+            msa(&sender.exchange(&m(48)).await).0,
+            "AA",
+            "both acknowledged"
+        );
     }
     let out = dir.path().join("out");
-    eventually("one delivery", WAIT, || common::visible_files(&out).len() == 1).await;
-    eventually("the copy kept", WAIT, || running.count("Out", Status::Discarded) == 1).await;
+    eventually("one delivery", WAIT, || {
+        common::visible_files(&out).len() == 1
+    })
+    .await;
+    eventually("the copy kept", WAIT, || {
+        running.count("Out", Status::Discarded) == 1
+    })
+    .await;
     running.stop().await;
 }

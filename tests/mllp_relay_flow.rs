@@ -60,7 +60,10 @@ async fn messages_are_acked_and_relayed_in_order() {
     let expected: Vec<String> = (1..=50).map(|n| format!("MSG{n:04}")).collect();
     assert_eq!(receiver.control_ids(), expected);
     assert_eq!(receiver.messages()[0], m(1));
-    eventually("completed", WAIT, || running.count("Out", Status::Completed) == 50).await;
+    eventually("completed", WAIT, || {
+        running.count("Out", Status::Completed) == 50
+    })
+    .await;
     running.stop().await;
 }
 
@@ -78,7 +81,11 @@ fn stored_from_in(running: &Running) -> Vec<(Status, Vec<u8>, bool)> {
         .into_iter()
         .map(|header| {
             let body = running.store.body(header.body).unwrap().unwrap();
-            (header.status, body.bytes.to_vec(), header.possible_duplicate)
+            (
+                header.status,
+                body.bytes.to_vec(),
+                header.possible_duplicate,
+            )
         })
         .collect()
 }
@@ -100,7 +107,11 @@ async fn b01_a_block_in_pieces_is_one_message_with_one_ack() {
     tokio::time::sleep(pause).await;
     sender.write(&m(1)).await;
     tokio::time::sleep(pause).await;
-    assert_eq!(sender.reply(pause).await, None, "no ACK before the end of the block");
+    assert_eq!(
+        sender.reply(pause).await,
+        None,
+        "no ACK before the end of the block"
+    );
     sender.write(b"\x1c\r").await;
     assert_eq!(msa(&sender.reply(WAIT).await.unwrap()).1, "MSG0001");
 
@@ -109,7 +120,11 @@ async fn b01_a_block_in_pieces_is_one_message_with_one_ack() {
         sender.write(std::slice::from_ref(byte)).await;
     }
     assert_eq!(msa(&sender.reply(WAIT).await.unwrap()).1, "MSG0002");
-    assert_eq!(sender.reply(Duration::from_millis(100)).await, None, "exactly one ACK each");
+    assert_eq!(
+        sender.reply(Duration::from_millis(100)).await,
+        None,
+        "exactly one ACK each"
+    );
 
     eventually("two deliveries", WAIT, || receiver.messages().len() == 2).await;
     assert_eq!(receiver.messages(), vec![m(1), m(2)]);
@@ -139,10 +154,16 @@ async fn b01_an_ack_arriving_in_pieces_is_a_normal_aa() {
     let (_dir, running, addr) = start(&relay(receiver_addr, "", "", FAST_RETRY)).await;
 
     Sender::connect(addr).await.exchange(&m(1)).await;
-    eventually("completed", WAIT, || running.count("Out", Status::Completed) == 1).await;
+    eventually("completed", WAIT, || {
+        running.count("Out", Status::Completed) == 1
+    })
+    .await;
     let header = &running.headers_for("Out")[0];
     assert_eq!(header.attempts, 0, "no failed attempt before the split ACK");
-    assert!(header.response.is_some(), "the ACK is stored as the response");
+    assert!(
+        header.response.is_some(),
+        "the ACK is stored as the response"
+    );
     drop(slow_ack.await.unwrap());
     running.stop().await;
 }
@@ -167,7 +188,9 @@ async fn b03_bytes_outside_blocks_are_discarded_and_every_block_is_acked() {
     eventually("three deliveries", WAIT, || receiver.messages().len() == 3).await;
     let events = event_texts(&running);
     assert!(
-        events.iter().any(|text| text.contains("outside MLLP blocks")),
+        events
+            .iter()
+            .any(|text| text.contains("outside MLLP blocks")),
         "a warning about the junk: {events:?}"
     );
     running.stop().await;
@@ -190,7 +213,10 @@ async fn b05_the_stored_body_is_exactly_the_block_content() {
     }
 
     eventually("two deliveries", WAIT, || receiver.messages().len() == 2).await;
-    assert_eq!(receiver.messages(), vec![without_last_cr.clone(), extra_cr.clone()]);
+    assert_eq!(
+        receiver.messages(),
+        vec![without_last_cr.clone(), extra_cr.clone()]
+    );
     let stored: Vec<Vec<u8>> = stored_from_in(&running).into_iter().map(|s| s.1).collect();
     assert_eq!(stored, vec![without_last_cr, extra_cr]);
     running.stop().await;
@@ -220,8 +246,14 @@ async fn b06_a_large_message_passes_whole_and_a_too_large_one_gets_an_ar() {
     for chunk in ferry_mllp::frame(&large).chunks(64 * 1024) {
         sender.write(chunk).await;
     }
-    assert_eq!(msa(&sender.reply(WAIT).await.unwrap()), ("AA".into(), "MSG0014".into()));
-    eventually("the large delivery", WAIT, || receiver.messages().len() == 1).await;
+    assert_eq!(
+        msa(&sender.reply(WAIT).await.unwrap()),
+        ("AA".into(), "MSG0014".into())
+    );
+    eventually("the large delivery", WAIT, || {
+        receiver.messages().len() == 1
+    })
+    .await;
     assert!(receiver.messages()[0] == large, "delivered byte for byte");
 
     let too_large = big_oru("MSG0015", 80 << 20);
@@ -230,17 +262,31 @@ async fn b06_a_large_message_passes_whole_and_a_too_large_one_gets_an_ar() {
         other.write(&ferry_mllp::frame(&too_large)).await;
         other
     });
-    assert_eq!(msa(&Sender::connect(addr).await.exchange(&m(16)).await).1, "MSG0016");
+    assert_eq!(
+        msa(&Sender::connect(addr).await.exchange(&m(16)).await).1,
+        "MSG0016"
+    );
     let mut other = writer.await.unwrap();
     let reply = other.reply(WAIT).await.unwrap();
     let nak = ferry_hl7::read_ack(&reply).unwrap();
     assert_eq!(nak.code.as_str(), "AR");
     assert_eq!(nak.control_id, "MSG0015");
-    assert!(nak.text.unwrap().contains("too large"), "{}", String::from_utf8_lossy(&reply));
+    assert!(
+        nak.text.unwrap().contains("too large"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
 
     let stored = stored_from_in(&running);
-    let error = stored.iter().find(|(status, ..)| *status == Status::Error).unwrap();
-    assert_eq!(error.1.len(), ferry_mllp::codec::HEAD_KEPT, "the head is kept");
+    let error = stored
+        .iter()
+        .find(|(status, ..)| *status == Status::Error)
+        .unwrap();
+    assert_eq!(
+        error.1.len(),
+        ferry_mllp::codec::HEAD_KEPT,
+        "the head is kept"
+    );
     running.stop().await;
 }
 
@@ -255,7 +301,11 @@ async fn b07_closed_connections_end_and_a_partial_block_is_a_protocol_error() {
         assert_eq!(msa(&reply).0, "AA");
         if n % 2 == 0 {
             sender.stream.shutdown().await.unwrap();
-            assert_eq!(sender.reply(WAIT).await, None, "the service closes its side too");
+            assert_eq!(
+                sender.reply(WAIT).await,
+                None,
+                "the service closes its side too"
+            );
         }
     }
     let mut partial = Sender::connect(addr).await;
@@ -281,7 +331,10 @@ async fn b07_a_silent_connection_is_closed_after_the_idle_timeout() {
     let mut silent = Sender::connect(addr).await;
     let started = std::time::Instant::now();
     assert_eq!(silent.reply(WAIT).await, None);
-    assert!(started.elapsed() < Duration::from_secs(10), "closed by the idle timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "closed by the idle timeout"
+    );
     running.stop().await;
 }
 
@@ -309,12 +362,22 @@ async fn b26_an_ar_ends_in_error_at_once_and_the_queue_moves_on() {
         assert_eq!(msa(&sender.exchange(&m(n)).await).0, "AA");
     }
 
-    eventually("46 and 47 delivered", WAIT, || running.count("Out", Status::Completed) == 2).await;
-    assert_eq!(receiver.control_ids(), ["MSG0045", "MSG0046", "MSG0047"], "one attempt each");
+    eventually("46 and 47 delivered", WAIT, || {
+        running.count("Out", Status::Completed) == 2
+    })
+    .await;
+    assert_eq!(
+        receiver.control_ids(),
+        ["MSG0045", "MSG0046", "MSG0047"],
+        "one attempt each"
+    );
     let failed = running.headers_for("Out");
     let failed = failed.iter().find(|h| h.status == Status::Error).unwrap();
     let reason = failed.reason.clone().unwrap();
-    assert!(reason.contains("Duplicate control id"), "MSA-3 in the reason: {reason}");
+    assert!(
+        reason.contains("Duplicate control id"),
+        "MSA-3 in the reason: {reason}"
+    );
     assert!(reason.contains("205"), "ERR-3 in the reason: {reason}");
     running.stop().await;
 }
@@ -334,7 +397,10 @@ async fn b27_slow_acks_cause_bounded_resends_in_order() {
         assert_eq!(msa(&sender.exchange(&m(n)).await).0, "AA");
     }
 
-    eventually("every message ends", WAIT, || running.count("Out", Status::Error) == 8).await;
+    eventually("every message ends", WAIT, || {
+        running.count("Out", Status::Error) == 8
+    })
+    .await;
     let ids = receiver.control_ids();
     let mut first_seen: Vec<String> = Vec::new();
     for id in &ids {
@@ -355,7 +421,9 @@ async fn a_reply_for_another_message_is_never_success() {
         let mut wrong = ack(message, "AA");
         let id = control_id(message);
         let text = String::from_utf8(wrong.clone()).unwrap();
-        wrong = text.replace(&format!("MSA|AA|{id}"), "MSA|AA|SOMETHING-ELSE").into_bytes();
+        wrong = text
+            .replace(&format!("MSA|AA|{id}"), "MSA|AA|SOMETHING-ELSE")
+            .into_bytes();
         Some((Duration::ZERO, wrong))
     })
     .await;
@@ -364,7 +432,10 @@ async fn a_reply_for_another_message_is_never_success() {
     let (_dir, running, addr) = start(&relay(receiver.addr, "", out, retry)).await;
 
     Sender::connect(addr).await.exchange(&m(1)).await;
-    eventually("suspended", WAIT, || running.count("Out", Status::Suspended) == 1).await;
+    eventually("suspended", WAIT, || {
+        running.count("Out", Status::Suspended) == 1
+    })
+    .await;
     assert_eq!(running.count("Out", Status::Completed), 0);
     running.stop().await;
 }
@@ -388,7 +459,10 @@ async fn replies_that_are_not_acks_are_retried_until_a_real_ack() {
     let (_dir, running, addr) = start(&relay(receiver.addr, "", "", FAST_RETRY)).await;
 
     Sender::connect(addr).await.exchange(&m(1)).await;
-    eventually("completed", WAIT, || running.count("Out", Status::Completed) == 1).await;
+    eventually("completed", WAIT, || {
+        running.count("Out", Status::Completed) == 1
+    })
+    .await;
     assert_eq!(*attempts.lock().unwrap(), 4);
     running.stop().await;
 }
@@ -396,7 +470,11 @@ async fn replies_that_are_not_acks_are_retried_until_a_real_ack() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn b31_one_bad_message_suspends_on_its_target_only() {
     let a = Receiver::start(|message| {
-        let code = if control_id(message) == "MSG0052" { "AE" } else { "AA" };
+        let code = if control_id(message) == "MSG0052" {
+            "AE"
+        } else {
+            "AA"
+        };
         Some((Duration::ZERO, ack(message, code)))
     })
     .await;
@@ -430,9 +508,15 @@ items:
     let all: Vec<String> = (51..=55).map(|n| format!("MSG{n:04}")).collect();
     eventually("B has all", WAIT, || b.control_ids() == all).await;
     eventually("A has all", WAIT, || a.control_ids() == all).await;
-    eventually("A settled", WAIT, || running.count("A", Status::Completed) == 4).await;
+    eventually("A settled", WAIT, || {
+        running.count("A", Status::Completed) == 4
+    })
+    .await;
     let suspended = running.headers_for("A");
-    let suspended = suspended.iter().find(|h| h.status == Status::Suspended).unwrap();
+    let suspended = suspended
+        .iter()
+        .find(|h| h.status == Status::Suspended)
+        .unwrap();
     assert!(suspended.reason.clone().unwrap().starts_with("AE from"));
     running.stop().await;
 }

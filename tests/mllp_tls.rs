@@ -28,7 +28,10 @@ fn make_certificates(dir: &Path) {
     std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
 
     for (name, names) in [
-        ("server", vec!["127.0.0.1".to_owned(), "localhost".to_owned()]),
+        (
+            "server",
+            vec!["127.0.0.1".to_owned(), "localhost".to_owned()],
+        ),
         ("client", vec!["ferry-client".to_owned()]),
     ] {
         let key = KeyPair::generate().unwrap();
@@ -108,9 +111,15 @@ async fn a_client_without_a_certificate_is_refused_and_retried() {
     let running = Running::start(dir.path(), &production(free_port(), false)).await;
     let addr = running.listening("In").await;
 
-    assert_eq!(msa(&Sender::connect(addr).await.exchange(&m(1)).await).0, "AA");
+    assert_eq!(
+        msa(&Sender::connect(addr).await.exchange(&m(1)).await).0,
+        "AA"
+    );
     eventually("a retry recorded", WAIT, || {
-        running.headers_for("Out").iter().any(|header| header.attempts >= 1)
+        running
+            .headers_for("Out")
+            .iter()
+            .any(|header| header.attempts >= 1)
     })
     .await;
     assert!(visible_files(&dir.path().join("out")).is_empty());

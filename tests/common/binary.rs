@@ -146,3 +146,29 @@ pub fn ferry(args: &[&str], env: &[(&str, &Path)]) -> (ExitStatus, String, Strin
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// The address `item` bound, read from its `listening` log line (a service asked for port
+/// 0 logs the port it got there); waits up to `timeout` for the line.
+pub fn listening_addr(ferry: &mut Ferry, item: &str, timeout: Duration) -> std::net::SocketAddr {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let announced = ferry
+            .lines()
+            .into_iter()
+            .filter(|line| line["fields"]["message"] == "listening")
+            .filter(|line| line["fields"]["item"] == item)
+            .find_map(|line| line["fields"]["addr"].as_str().map(str::to_owned));
+        if let Some(addr) = announced {
+            return addr
+                .parse()
+                .unwrap_or_else(|error| panic!("{item} announced '{addr}': {error}"));
+        }
+        let running = ferry.is_running();
+        assert!(
+            running && Instant::now() < deadline,
+            "no 'listening' line for {item} within {timeout:?}; log:\n{}",
+            ferry.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -114,7 +114,10 @@ impl Running {
             if let Some(addr) = bound {
                 return addr;
             }
-            assert!(std::time::Instant::now() < deadline, "{item} never listened");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{item} never listened"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }

@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use ferry_adapter::{CharsetChoice, FolderUse, charset_choice, setting_problem};
 use ferry_message::ContentKind;
-use ferry_production::{
-    Diagnostics, DurationSetting, FileMode, Item, Setting, SettingsReader,
-};
+use ferry_production::{Diagnostics, DurationSetting, FileMode, Item, Setting, SettingsReader};
 
 use crate::template::Template;
 
