@@ -47,4 +47,9 @@ pub(crate) enum Command {
         #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
         older_than: String,
     },
+    /// Load-test an MLLP receiver (send) or stand in for one (sink).
+    Load {
+        #[command(subcommand)]
+        command: ferry_load::LoadCommand,
+    },
 }

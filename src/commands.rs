@@ -27,6 +27,7 @@ pub(crate) fn dispatch(cli: Cli) -> ExitCode {
             production,
             older_than,
         } => purge(&production, &older_than),
+        Command::Load { command } => ferry_load::run(command),
     }
 }
 

@@ -11,10 +11,13 @@ pub(crate) fn init(format: LogFormat, verbose: u8) {
     // Verbosity raises Ferry's own detail; its dependencies (sled above all) stay quiet.
     let default = match verbose {
         0 => "info",
-        1 => "info,ferry=debug,ferry_runtime=debug,ferry_file=debug,ferry_adapter=debug",
+        1 => {
+            "info,ferry=debug,ferry_runtime=debug,ferry_file=debug,ferry_mllp=debug,\
+             ferry_adapter=debug,ferry_load=debug"
+        }
         _ => {
-            "info,ferry=trace,ferry_runtime=trace,ferry_file=trace,ferry_adapter=trace,\
-              ferry_store=debug"
+            "info,ferry=trace,ferry_runtime=trace,ferry_file=trace,ferry_mllp=trace,\
+             ferry_adapter=trace,ferry_load=trace,ferry_store=debug"
         }
     };
     let filter = match std::env::var("RUST_LOG") {
