@@ -143,9 +143,11 @@ impl MllpCodec {
                 Some(Framed::Abandoned(cut))
             }
             None if buf.len() > self.max_message => {
-                let length = buf.len();
+                // A trailing <FS> may be the first half of the end: it stays for the next
+                // read to complete.
+                let length = buf.len() - usize::from(buf.last() == Some(&END_BLOCK));
                 self.head = buf.split_to(HEAD_KEPT.min(length));
-                buf.clear();
+                buf.advance(length - self.head.len());
                 self.state = State::Skipping { length };
                 None
             }
@@ -153,29 +155,36 @@ impl MllpCodec {
         }
     }
 
+    /// Passes over the rest of an oversized block, keeping its first [`HEAD_KEPT`] bytes
+    /// whatever the reads were.
     fn skipping(&mut self, buf: &mut BytesMut, length: usize) -> Option<Framed> {
         self.searched = 0;
-        match self.find_end(buf) {
-            Some(Boundary::End(at)) => {
-                buf.advance(at + 2);
+        let boundary = self.find_end(buf);
+        let passed = match boundary {
+            Some(Boundary::End(at) | Boundary::Restart(at)) => at,
+            None => buf.len() - usize::from(buf.last() == Some(&END_BLOCK)),
+        };
+        let room = HEAD_KEPT.saturating_sub(self.head.len());
+        self.head.extend_from_slice(&buf[..passed.min(room)]);
+        buf.advance(passed);
+
+        match boundary {
+            Some(Boundary::End(_)) => {
+                buf.advance(2);
                 self.state = State::Between;
                 let head = std::mem::take(&mut self.head).freeze();
                 Some(Framed::TooLarge {
                     head,
-                    length: length + at,
+                    length: length + passed,
                 })
             }
-            Some(Boundary::Restart(at)) => {
-                buf.advance(at);
+            Some(Boundary::Restart(_)) => {
                 self.state = State::Between;
                 Some(Framed::Abandoned(std::mem::take(&mut self.head).freeze()))
             }
             None => {
-                let keep_fs = usize::from(buf.last() == Some(&END_BLOCK));
-                let dropped = buf.len() - keep_fs;
-                buf.advance(dropped);
                 self.state = State::Skipping {
-                    length: length + dropped,
+                    length: length + passed,
                 };
                 None
             }
@@ -225,6 +234,8 @@ impl Decoder for MllpCodec {
             State::Between => None,
             State::InBlock => Some(Framed::Abandoned(buf.split().freeze())),
             State::Skipping { .. } => {
+                let room = HEAD_KEPT.saturating_sub(self.head.len());
+                self.head.extend_from_slice(&buf[..buf.len().min(room)]);
                 buf.clear();
                 Some(Framed::Abandoned(std::mem::take(&mut self.head).freeze()))
             }
@@ -328,6 +339,23 @@ mod tests {
         assert_eq!(*length, 100);
         assert!(head.iter().all(|&b| b == b'x'));
         assert_eq!(items[1], message("ok"));
+    }
+
+    #[test]
+    fn the_kept_head_of_an_oversized_block_does_not_depend_on_the_reads() {
+        let mut input = vec![0x0b];
+        input.extend((0..100u8).map(|n| n | 0x80));
+        input.extend_from_slice(b"\x1c");
+        let whole = decode_all(&mut MllpCodec::new(10), &[&input]);
+        let pieces: Vec<&[u8]> = input.chunks(3).collect();
+        assert_eq!(decode_all(&mut MllpCodec::new(10), &pieces), whole);
+        assert_eq!(whole, vec![Framed::Abandoned(Bytes::copy_from_slice(&input[1..]))]);
+
+        input.push(b'\r');
+        let whole = decode_all(&mut MllpCodec::new(10), &[&input]);
+        let pieces: Vec<&[u8]> = input.chunks(7).collect();
+        assert_eq!(decode_all(&mut MllpCodec::new(10), &pieces), whole, "<FS> and <CR> apart");
+        assert!(matches!(whole[..], [Framed::TooLarge { length: 100, .. }]));
     }
 
     #[test]
