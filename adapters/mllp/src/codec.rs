@@ -142,16 +142,18 @@ impl MllpCodec {
                 self.state = State::Between;
                 Some(Framed::Abandoned(cut))
             }
-            None if buf.len() > self.max_message => {
-                // A trailing <FS> may be the first half of the end: it stays for the next
-                // read to complete.
+            None => {
+                // A trailing <FS> may be the first half of the end: it is not counted, and
+                // stays for the next read to complete.
                 let length = buf.len() - usize::from(buf.last() == Some(&END_BLOCK));
+                if length <= self.max_message {
+                    return None;
+                }
                 self.head = buf.split_to(HEAD_KEPT.min(length));
                 buf.advance(length - self.head.len());
                 self.state = State::Skipping { length };
                 None
             }
-            None => None,
         }
     }
 
@@ -356,6 +358,18 @@ mod tests {
         let pieces: Vec<&[u8]> = input.chunks(7).collect();
         assert_eq!(decode_all(&mut MllpCodec::new(10), &pieces), whole, "<FS> and <CR> apart");
         assert!(matches!(whole[..], [Framed::TooLarge { length: 100, .. }]));
+    }
+
+    #[test]
+    fn a_block_of_exactly_the_limit_passes_whatever_the_reads() {
+        let mut input = vec![0x0b];
+        input.extend_from_slice(&[b'x'; 10]);
+        input.extend_from_slice(b"\x1c\r");
+        for piece in 1..input.len() {
+            let pieces: Vec<&[u8]> = input.chunks(piece).collect();
+            let items = decode_all(&mut MllpCodec::new(10), &pieces);
+            assert_eq!(items, vec![message("xxxxxxxxxx")], "reads of {piece}");
+        }
     }
 
     #[test]
