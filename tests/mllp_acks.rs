@@ -371,3 +371,58 @@ async fn b28_discarding_duplicates_is_opt_in_and_keeps_the_copy() {
     .await;
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ack_mode_msh_sends_application_acks_back_through_an_operation() {
+    let downstream = Receiver::start(|message| {
+        let code = if control_id(message) == "E2" {
+            "AE"
+        } else {
+            "AA"
+        };
+        Some((Duration::ZERO, ack(message, code)))
+    })
+    .await;
+    let senders_listener = Receiver::acking().await;
+    let settings = ", ack_mode: msh, response_from: Out, application_ack_to: Back";
+    let yaml = service(settings, Some(downstream.addr))
+        + &format!(
+            "  - name: Back\n    operation: mllp\n    settings: {{ address: \"{}\" }}\n",
+            senders_listener.addr
+        );
+    let (_dir, running, addr) = start(&yaml).await;
+    let mut sender = Sender::connect(addr).await;
+    let enhanced = |id: &str, application: &str| {
+        String::from_utf8(m(1))
+            .unwrap()
+            .replace(
+                "MSG0001|P|2.5.1\r",
+                &format!("{id}|P|2.5.1|||AL|{application}\r"),
+            )
+            .into_bytes()
+    };
+
+    for (id, application) in [("E1", "AL"), ("E2", "AL"), ("E3", "ER"), ("E4", "NE")] {
+        let commit = sender.exchange(&enhanced(id, application)).await;
+        assert_eq!(msa(&commit), ("CA".into(), id.into()), "commit ACK first");
+    }
+
+    eventually("two application ACKs", WAIT, || {
+        senders_listener.messages().len() == 2
+    })
+    .await;
+    let mut acks: Vec<(String, String)> =
+        senders_listener.messages().iter().map(|a| msa(a)).collect();
+    acks.sort();
+    assert_eq!(
+        acks,
+        [("AA".into(), "E1".into()), ("AE".into(), "E2".into())]
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        senders_listener.messages().len(),
+        2,
+        "ER with AA and NE: none"
+    );
+    running.stop().await;
+}

@@ -4,7 +4,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ferry_hl7::{AckCode, AckError, AckOptions, ErrorLocation, MshHeader, Severity};
+use std::time::Duration;
+
+use ferry_adapter::{IntakeError, Reply, ReplyOutcome, Submitted};
+use ferry_hl7::{AckCode, AckError, AckOptions, ErrorLocation, MshHeader, Severity, read_ack};
+use ferry_message::{ItemName, Status};
 
 /// Table 0357: segment sequence error (no usable MSH).
 pub(crate) const SEGMENT_SEQUENCE_ERROR: u16 = 100;
@@ -94,5 +98,73 @@ impl Answers {
             local_facility: self.local_facility.as_deref(),
         };
         ferry_hl7::build_ack(header, code, text, error, &options)
+    }
+}
+
+/// What a downstream operation's answer means for the original sender.
+#[derive(Debug)]
+pub(crate) struct Verdict {
+    /// `None` for an accept.
+    pub(crate) refusal: Option<Refusal>,
+    /// A configuration problem a person must fix, for the event log.
+    pub(crate) alarm: Option<String>,
+}
+
+/// The verdict on a request to `operation`: its ACK's code and text when it stored one,
+/// else its final status; AE after `timeout`.
+pub(crate) fn verdict_of(
+    nak_code: AckCode,
+    operation: &ItemName,
+    timeout: Duration,
+    outcome: Result<Reply, IntakeError>,
+) -> Verdict {
+    let refuse = |code, text: String| Verdict {
+        refusal: Some(Refusal::new(code, APPLICATION_ERROR, text)),
+        alarm: None,
+    };
+    let reply = match outcome {
+        Ok(reply) => reply,
+        Err(IntakeError::Timeout { .. }) => {
+            let text = format!(
+                "no reply from {operation} within {}s; the message is stored",
+                timeout.as_secs_f32()
+            );
+            return refuse(AckCode::AE, text);
+        }
+        Err(IntakeError::NoResponder(name)) => {
+            let text = format!("response_from names '{name}', not an operation");
+            return Verdict {
+                alarm: Some(text.clone()),
+                ..refuse(AckCode::AE, text)
+            };
+        }
+        Err(error) => return refuse(AckCode::AE, error.to_string()),
+    };
+
+    if let Submitted::Rejected { reason, .. } = reply.submitted {
+        return refuse(nak_code, reason);
+    }
+    if let Some(ack) = reply.response.and_then(|body| read_ack(&body.bytes).ok()) {
+        let text = ack.text.unwrap_or_default();
+        return match ack.code {
+            code if code.is_accept() => Verdict {
+                refusal: None,
+                alarm: None,
+            },
+            code if code.is_reject() => refuse(AckCode::AR, text),
+            _ => refuse(AckCode::AE, text),
+        };
+    }
+    match reply.outcome {
+        Some(ReplyOutcome::Finished(Status::Completed | Status::Discarded))
+        | Some(ReplyOutcome::NotRouted) => Verdict {
+            refusal: None,
+            alarm: None,
+        },
+        Some(ReplyOutcome::Finished(status)) => refuse(
+            AckCode::AE,
+            format!("delivery by {operation} ended with status {status}"),
+        ),
+        None => refuse(AckCode::AE, format!("no verdict from {operation}")),
     }
 }

@@ -351,12 +351,19 @@ mod tests {
         let whole = decode_all(&mut MllpCodec::new(10), &[&input]);
         let pieces: Vec<&[u8]> = input.chunks(3).collect();
         assert_eq!(decode_all(&mut MllpCodec::new(10), &pieces), whole);
-        assert_eq!(whole, vec![Framed::Abandoned(Bytes::copy_from_slice(&input[1..]))]);
+        assert_eq!(
+            whole,
+            vec![Framed::Abandoned(Bytes::copy_from_slice(&input[1..]))]
+        );
 
         input.push(b'\r');
         let whole = decode_all(&mut MllpCodec::new(10), &[&input]);
         let pieces: Vec<&[u8]> = input.chunks(7).collect();
-        assert_eq!(decode_all(&mut MllpCodec::new(10), &pieces), whole, "<FS> and <CR> apart");
+        assert_eq!(
+            decode_all(&mut MllpCodec::new(10), &pieces),
+            whole,
+            "<FS> and <CR> apart"
+        );
         assert!(matches!(whole[..], [Framed::TooLarge { length: 100, .. }]));
     }
 

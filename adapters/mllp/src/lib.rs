@@ -14,6 +14,7 @@
 mod answer;
 pub mod codec;
 mod connection;
+mod enhanced;
 mod inbound;
 mod outbound;
 mod receive;

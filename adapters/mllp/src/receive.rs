@@ -13,17 +13,16 @@
 //! offers (a NAK would only make it resend sooner).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use ferry_adapter::{
-    CharsetChoice, InboundMessage, IntakeError, Reply, ReplyOutcome, ServiceContext, Submitted,
-};
+use ferry_adapter::{CharsetChoice, InboundMessage, IntakeError, Reply, ServiceContext, Submitted};
 use ferry_hl7::{
-    AckCode, AckCondition, ErrorLocation, MshHeader, RequestedAcks, SplitOptions, read_ack,
-    scan_header, split_messages,
+    AckCode, AckCondition, ErrorLocation, MshHeader, RequestedAcks, SplitOptions, scan_header,
+    split_messages,
 };
-use ferry_message::{ContentKind, ItemName, Status};
+use ferry_message::{ContentKind, ItemName};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
@@ -32,6 +31,7 @@ use crate::answer::{
 };
 use crate::codec::Framed;
 use crate::connection::{Connection, Stream};
+use crate::enhanced::ApplicationAcks;
 use crate::settings::{AckMode, InboundConfig, InvalidCharset};
 
 /// How many blocks already received are stored together.
@@ -47,8 +47,10 @@ const JUNK_PREVIEW: usize = 16;
 pub(crate) struct Receiver {
     ctx: ServiceContext,
     config: InboundConfig,
-    answers: Answers,
+    answers: Arc<Answers>,
     acceptor: Option<TlsAcceptor>,
+    /// Set when `ack_mode: msh` can send enhanced-mode application ACKs.
+    application_acks: Option<ApplicationAcks>,
 }
 
 /// How a block is to be answered.
@@ -60,6 +62,12 @@ enum Answering {
     Original,
     /// In enhanced mode, when the sender's accept condition asks for this outcome.
     Enhanced(AckCondition),
+    /// In enhanced mode with a commit ACK as [`Answering::Enhanced`], then an application
+    /// ACK as a new message when the `application` condition (MSH-16) asks for one.
+    EnhancedApplication {
+        accept: AckCondition,
+        application: AckCondition,
+    },
     /// With the verdict of the `response_from` operation.
     Application,
 }
@@ -98,11 +106,23 @@ impl Receiver {
         answers: Answers,
         acceptor: Option<TlsAcceptor>,
     ) -> Self {
+        let answers = Arc::new(answers);
+        let application_acks = match (&config.response_from, &config.application_ack_to) {
+            (Some(operation), Some(target)) => Some(ApplicationAcks {
+                answers: Arc::clone(&answers),
+                operation: operation.clone(),
+                target: target.clone(),
+                timeout: config.response_timeout,
+                nak_code: config.nak_code,
+            }),
+            _ => None,
+        };
         Receiver {
             ctx,
             config,
             answers,
             acceptor,
+            application_acks,
         }
     }
 
@@ -192,12 +212,25 @@ impl Receiver {
         let mut answers = Vec::new();
         let mut pending = Vec::new();
         for block in blocks {
-            if block.answering == Answering::Application && block.refusal.is_none() {
-                self.store(std::mem::take(&mut pending), &mut answers)
-                    .await?;
-                answers.extend(self.request(block).await?);
-            } else {
+            if block.refusal.is_some() {
                 pending.push(block);
+                continue;
+            }
+            match block.answering {
+                Answering::Application => {
+                    self.store(std::mem::take(&mut pending), &mut answers)
+                        .await?;
+                    answers.extend(self.request(block).await?);
+                }
+                Answering::EnhancedApplication {
+                    accept,
+                    application,
+                } => {
+                    self.store(std::mem::take(&mut pending), &mut answers)
+                        .await?;
+                    answers.extend(self.commit_then_follow(block, accept, application).await?);
+                }
+                _ => pending.push(block),
             }
         }
         self.store(pending, &mut answers).await?;
@@ -243,7 +276,11 @@ impl Receiver {
     /// Builds the ACK or NAK of a block, as its answering mode asks.
     fn verdict(&self, block: &Block, refusal: Option<Refusal>) -> Option<Vec<u8>> {
         let header = block.header.as_ref();
-        match (block.answering, refusal) {
+        let answering = match block.answering {
+            Answering::EnhancedApplication { accept, .. } => Answering::Enhanced(accept),
+            other => other,
+        };
+        match (answering, refusal) {
             (Answering::Silent, _) => None,
             (Answering::Enhanced(condition), refusal) => {
                 if !condition.wants(refusal.is_none()) {
@@ -277,23 +314,13 @@ impl Receiver {
             return Ok(None);
         };
         let timeout = self.config.response_timeout;
-        let refusal = match self.ctx.intake.request(message, &operation, timeout).await {
-            Ok(reply) => self.downstream_verdict(&operation, reply),
-            Err(IntakeError::Timeout { .. }) => Some(Refusal::new(
-                AckCode::AE,
-                APPLICATION_ERROR,
-                format!(
-                    "no reply from {operation} within {}s; the message is stored",
-                    timeout.as_secs_f32()
-                ),
-            )),
-            Err(IntakeError::NoResponder(name)) => {
-                let text = format!("response_from names '{name}', not an operation");
-                self.ctx.intake.error(text.clone());
-                Some(Refusal::new(AckCode::AE, APPLICATION_ERROR, text))
+        let outcome = match self.ctx.intake.request(message, &operation, timeout).await {
+            Err(error @ (IntakeError::ShuttingDown | IntakeError::Store(_))) => {
+                return Err(self.gone(error));
             }
-            Err(error) => return Err(self.gone(error)),
+            outcome => outcome,
         };
+        let refusal = self.reply_verdict(&operation, outcome);
         Ok(self.verdict(
             &Block {
                 answering: Answering::Original,
@@ -303,39 +330,72 @@ impl Receiver {
         ))
     }
 
-    /// What the downstream reply means for the sender: `None` for an accept.
-    fn downstream_verdict(&self, operation: &ItemName, reply: Reply) -> Option<Refusal> {
-        if let Submitted::Rejected { reason, .. } = reply.submitted {
-            return Some(Refusal::new(
+    /// Stores one enhanced-mode message, answers with the commit ACK once it is durable,
+    /// and leaves the application ACK to a task that waits for the `response_from`
+    /// operation.
+    async fn commit_then_follow(
+        &self,
+        block: Block,
+        accept: AckCondition,
+        application: AckCondition,
+    ) -> Result<Option<Vec<u8>>, End> {
+        let (Some(acks), Some(message), Some(header)) = (
+            self.application_acks.as_ref(),
+            block.messages.first().cloned(),
+            block.header.clone(),
+        ) else {
+            return Ok(None);
+        };
+
+        let (receipt, stored) = tokio::sync::oneshot::channel();
+        let intake = Arc::clone(&self.ctx.intake);
+        let (operation, timeout) = (acks.operation.clone(), acks.timeout);
+        let request = tokio::spawn(async move {
+            intake
+                .request_with_receipt(message, &operation, timeout, receipt)
+                .await
+        });
+        let Ok(submitted) = stored.await else {
+            return match request.await {
+                Ok(Err(error)) => Err(self.gone(error)),
+                _ => Err(End::Failed("the message was not stored".to_owned())),
+            };
+        };
+
+        let refusal = match submitted {
+            Submitted::Rejected { reason, .. } => Some(Refusal::new(
                 self.config.nak_code,
                 APPLICATION_ERROR,
                 reason,
-            ));
-        }
-        if let Some(ack) = reply.response.and_then(|body| read_ack(&body.bytes).ok()) {
-            let text = ack.text.unwrap_or_default();
-            return match ack.code {
-                code if code.is_accept() => None,
-                code if code.is_reject() => {
-                    Some(Refusal::new(AckCode::AR, APPLICATION_ERROR, text))
-                }
-                _ => Some(Refusal::new(AckCode::AE, APPLICATION_ERROR, text)),
-            };
-        }
-        match reply.outcome {
-            Some(ReplyOutcome::Finished(Status::Completed | Status::Discarded))
-            | Some(ReplyOutcome::NotRouted) => None,
-            Some(ReplyOutcome::Finished(status)) => Some(Refusal::new(
-                AckCode::AE,
-                APPLICATION_ERROR,
-                format!("delivery by {operation} ended with status {status}"),
             )),
-            None => Some(Refusal::new(
-                AckCode::AE,
-                APPLICATION_ERROR,
-                format!("no verdict from {operation}"),
-            )),
+            Submitted::Accepted { .. } => {
+                acks.follow(Arc::clone(&self.ctx.intake), header, application, request);
+                None
+            }
+        };
+        let commit = Block {
+            answering: Answering::Enhanced(accept),
+            ..block
+        };
+        Ok(self.verdict(&commit, refusal))
+    }
+
+    /// What a request's outcome means for the sender: `None` for an accept.
+    fn reply_verdict(
+        &self,
+        operation: &ItemName,
+        outcome: Result<Reply, IntakeError>,
+    ) -> Option<Refusal> {
+        let verdict = crate::answer::verdict_of(
+            self.config.nak_code,
+            operation,
+            self.config.response_timeout,
+            outcome,
+        );
+        if let Some(text) = &verdict.alarm {
+            self.ctx.intake.error(text.clone());
         }
+        verdict.refusal
     }
 
     /// Logs why the intake could not take a message; the connection closes unanswered.
@@ -508,8 +568,23 @@ impl Receiver {
                 let requested = header.map(RequestedAcks::from_header);
                 match requested {
                     Some(requested) if requested.is_enhanced() => {
-                        self.warn_unsent_application_ack(&requested);
-                        Answering::Enhanced(requested.accept.unwrap_or(AckCondition::Always))
+                        let accept = requested.accept.unwrap_or(AckCondition::Always);
+                        let application = requested
+                            .application
+                            .filter(|condition| *condition != AckCondition::Never);
+                        match application {
+                            Some(application) if self.application_acks.is_some() => {
+                                Answering::EnhancedApplication {
+                                    accept,
+                                    application,
+                                }
+                            }
+                            Some(application) => {
+                                self.warn_unsent_application_ack(application);
+                                Answering::Enhanced(accept)
+                            }
+                            None => Answering::Enhanced(accept),
+                        }
                     }
                     _ if self.config.response_from.is_some() => Answering::Application,
                     _ => Answering::Original,
@@ -519,17 +594,12 @@ impl Receiver {
     }
 
     /// Says that an enhanced-mode application ACK that MSH-16 asks for is not sent.
-    fn warn_unsent_application_ack(&self, requested: &RequestedAcks) {
-        let wanted = requested
-            .application
-            .filter(|condition| *condition != AckCondition::Never);
-        if let Some(condition) = wanted {
-            self.ctx.intake.warn(format!(
-                "MSH-16 '{}' asks for an enhanced-mode application ACK; Ferry sent the commit \
-                 ACK only (application ACKs in enhanced mode are not supported)",
-                condition.as_str()
-            ));
-        }
+    fn warn_unsent_application_ack(&self, condition: AckCondition) {
+        self.ctx.intake.warn(format!(
+            "MSH-16 '{}' asks for an enhanced-mode application ACK; only the commit ACK \
+             was sent: set `response_from` and `application_ack_to` to send one",
+            condition.as_str()
+        ));
     }
 
     /// Why the bytes cannot be read in their charset, when `invalid_charset: reject`.

@@ -27,6 +27,8 @@ const INBOUND_KEYS: &[&str] = &[
     "response_from",
     // How long to wait for that reply before a NAK (default 30s).
     "response_timeout",
+    // ack_mode msh: the operation that carries enhanced-mode application ACKs back.
+    "application_ack_to",
     // The code of a NAK for content errors: AE (default) or AR.
     "nak_code",
     // MSH-3 and MSH-4 of generated ACKs (default: the inbound MSH-5 and MSH-6).
@@ -115,6 +117,7 @@ pub(crate) struct InboundConfig {
     pub(crate) ack_mode: AckMode,
     pub(crate) response_from: Option<ItemName>,
     pub(crate) response_timeout: Duration,
+    pub(crate) application_ack_to: Option<ItemName>,
     pub(crate) nak_code: AckCode,
     pub(crate) local_application: Option<String>,
     pub(crate) local_facility: Option<String>,
@@ -160,6 +163,7 @@ pub(crate) fn inbound(item: &Item) -> Result<InboundConfig, Diagnostics> {
     let ack_mode = reader.optional::<Setting<String>>("ack_mode");
     let response_from = reader.optional::<Setting<String>>("response_from");
     let response_timeout = reader.optional::<DurationSetting>("response_timeout");
+    let application_ack_to = reader.optional::<Setting<String>>("application_ack_to");
     let nak_code = reader.optional::<Setting<String>>("nak_code");
     let local_application = reader.optional::<String>("local_application");
     let local_facility = reader.optional::<String>("local_facility");
@@ -176,6 +180,12 @@ pub(crate) fn inbound(item: &Item) -> Result<InboundConfig, Diagnostics> {
     let duplicates = duplicates_of(&mut reader, duplicates.as_ref());
     let ack_mode = ack_mode_of(&mut reader, ack_mode.as_ref());
     let response_from = response_from_of(&mut reader, ack_mode, response_from);
+    let application_ack_to = application_ack_to_of(
+        &mut reader,
+        ack_mode,
+        response_from.is_some(),
+        application_ack_to,
+    );
     let nak_code = nak_code_of(&mut reader, nak_code.as_ref());
     let max_message = positive_size(&mut reader, max_message, DEFAULT_MAX_MESSAGE);
     let max_connections = connections_of(&mut reader, max_connections.as_ref());
@@ -188,6 +198,7 @@ pub(crate) fn inbound(item: &Item) -> Result<InboundConfig, Diagnostics> {
         ack_mode,
         response_from,
         response_timeout: duration(response_timeout, Duration::from_secs(30)),
+        application_ack_to,
         nak_code,
         local_application,
         local_facility,
@@ -263,6 +274,24 @@ fn response_from_of(
         setting_problem(reader, at, message, None);
     }
     setting.map(|setting| ItemName::from(setting.value.as_str()))
+}
+
+fn application_ack_to_of(
+    reader: &mut SettingsReader<'_>,
+    ack_mode: AckMode,
+    has_response_from: bool,
+    setting: Option<Setting<String>>,
+) -> Option<ItemName> {
+    let setting = setting?;
+    if ack_mode != AckMode::Msh {
+        let message = "`application_ack_to` is only used with `ack_mode: msh`";
+        setting_problem(reader, setting.at, message, None);
+    } else if !has_response_from {
+        let message = "`application_ack_to` needs `response_from`: the operation whose \
+                       verdict the application ACK carries";
+        setting_problem(reader, setting.at, message, None);
+    }
+    Some(ItemName::from(setting.value.as_str()))
 }
 
 fn duplicates_of(

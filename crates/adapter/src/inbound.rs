@@ -142,7 +142,8 @@ pub enum IntakeError {
         /// The stored message.
         submitted: Submitted,
     },
-    /// The named operation is not an operation of the production.
+    /// The named item is not an operation of the production (for [`Intake::submit_to`]:
+    /// not an operation or process).
     #[error("'{0}' is not an operation of this production")]
     NoResponder(ItemName),
 }
@@ -179,6 +180,36 @@ pub trait Intake: Send + Sync {
         operation: &ItemName,
         timeout: Duration,
     ) -> Result<Reply, IntakeError>;
+
+    /// Like [`Intake::request`], and sends `receipt` the stored message as soon as it is
+    /// durable, before the wait for the operation begins: an adapter can confirm receipt
+    /// at once and answer later (HL7 enhanced mode: a commit ACK now, the application ACK
+    /// when the operation has finished).
+    ///
+    /// # Errors
+    ///
+    /// As [`Intake::request`]. No receipt is sent when the message was not stored.
+    async fn request_with_receipt(
+        &self,
+        message: InboundMessage,
+        operation: &ItemName,
+        timeout: Duration,
+        receipt: tokio::sync::oneshot::Sender<Submitted>,
+    ) -> Result<Reply, IntakeError>;
+
+    /// Stores `messages` like [`Intake::submit`], queued for `target` instead of the
+    /// service's targets: messages a service makes itself, such as an enhanced-mode
+    /// application ACK going back to the sender through an operation.
+    ///
+    /// # Errors
+    ///
+    /// As [`Intake::submit`], plus [`IntakeError::NoResponder`] when `target` is not an
+    /// operation or process of the production.
+    async fn submit_to(
+        &self,
+        messages: Vec<InboundMessage>,
+        target: &ItemName,
+    ) -> Result<Vec<Submitted>, IntakeError>;
 
     /// Records the address a listening service bound (the real port when port 0 was
     /// asked for) and logs the `listening item=… addr=…` line that tests and operators

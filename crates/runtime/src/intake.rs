@@ -32,7 +32,11 @@ impl ServiceIntake {
     }
 
     /// Inspects each message and turns it into a store record.
-    fn records(&self, messages: Vec<InboundMessage>) -> (Vec<InboundRecord>, Vec<Inspection>) {
+    fn records(
+        &self,
+        messages: Vec<InboundMessage>,
+        targets: &[ItemName],
+    ) -> (Vec<InboundRecord>, Vec<Inspection>) {
         messages
             .into_iter()
             .map(|message| {
@@ -42,7 +46,7 @@ impl ServiceIntake {
                         reason: reason.clone(),
                     },
                     None => Disposition::Enqueue {
-                        targets: self.targets.clone(),
+                        targets: targets.to_vec(),
                     },
                 };
                 let discard_duplicate = message.duplicates == DuplicatePolicy::Discard;
@@ -105,6 +109,16 @@ impl ServiceIntake {
         records: Vec<InboundRecord>,
         inspections: &[Inspection],
     ) -> Result<Vec<Accepted>, IntakeError> {
+        self.persist_for(records, inspections, &self.targets).await
+    }
+
+    /// Writes `records` queued for `targets`, waits for the barrier, wakes the targets.
+    async fn persist_for(
+        &self,
+        records: Vec<InboundRecord>,
+        inspections: &[Inspection],
+        targets: &[ItemName],
+    ) -> Result<Vec<Accepted>, IntakeError> {
         let store = &self.shared.store;
         let accepted = store
             .accept(records, Vec::new())
@@ -124,9 +138,19 @@ impl ServiceIntake {
             .barrier()
             .await
             .map_err(|e| IntakeError::Store(e.to_string()))?;
-        self.shared.items.wake(&self.targets);
+        self.shared.items.wake(targets);
         Ok(accepted)
     }
+}
+
+/// What a request waits for once its message is stored.
+struct RequestWait<'a> {
+    /// The operation's answer; `None` when the message was rejected.
+    answer: Option<tokio::sync::oneshot::Receiver<Answer>>,
+    operation: &'a ItemName,
+    timeout: Duration,
+    /// Told the stored message as soon as it is durable.
+    receipt: Option<tokio::sync::oneshot::Sender<Submitted>>,
 }
 
 fn submitted(accepted: Accepted, inspection: Inspection) -> Submitted {
@@ -164,7 +188,7 @@ impl Intake for ServiceIntake {
         if messages.is_empty() {
             return Ok(Vec::new());
         }
-        let (records, inspections) = self.records(messages);
+        let (records, inspections) = self.records(messages, &self.targets);
         let accepted = self.persist(records, &inspections).await?;
         Ok(accepted
             .into_iter()
@@ -179,29 +203,45 @@ impl Intake for ServiceIntake {
         operation: &ItemName,
         timeout: Duration,
     ) -> Result<Reply, IntakeError> {
-        let responder = self.shared.items.get(operation);
-        if !responder.is_some_and(|state| state.role == ferry_production::Role::Operation) {
-            return Err(IntakeError::NoResponder(operation.clone()));
-        }
+        self.request_inner(message, operation, timeout, None).await
+    }
 
-        let (records, inspections) = self.records(vec![message]);
-        let rejected = inspections.iter().any(|i| i.rejected.is_some());
-        let (accepted, answer) = {
-            let registration = self.shared.replies.lock();
-            let accepted = self
-                .shared
-                .store
-                .accept(records, Vec::new())
-                .map_err(|e| IntakeError::Store(e.to_string()))?;
-            let session = accepted.first().map(|a| a.session);
-            let answer = match (session, rejected) {
-                (Some(session), false) => Some(registration.wait_for(session, operation.clone())),
-                _ => None,
-            };
-            (accepted, answer)
-        };
-        self.finish_request(accepted, inspections, answer, operation, timeout)
+    async fn request_with_receipt(
+        &self,
+        message: InboundMessage,
+        operation: &ItemName,
+        timeout: Duration,
+        receipt: tokio::sync::oneshot::Sender<Submitted>,
+    ) -> Result<Reply, IntakeError> {
+        self.request_inner(message, operation, timeout, Some(receipt))
             .await
+    }
+
+    async fn submit_to(
+        &self,
+        messages: Vec<InboundMessage>,
+        target: &ItemName,
+    ) -> Result<Vec<Submitted>, IntakeError> {
+        let receives = self.shared.items.get(target).is_some_and(|state| {
+            matches!(
+                state.role,
+                ferry_production::Role::Operation | ferry_production::Role::Process
+            )
+        });
+        if !receives {
+            return Err(IntakeError::NoResponder(target.clone()));
+        }
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let targets = std::slice::from_ref(target);
+        let (records, inspections) = self.records(messages, targets);
+        let accepted = self.persist_for(records, &inspections, targets).await?;
+        Ok(accepted
+            .into_iter()
+            .zip(inspections)
+            .map(|(a, i)| submitted(a, i))
+            .collect())
     }
 
     fn listening(&self, addr: std::net::SocketAddr) {
@@ -241,15 +281,57 @@ impl Intake for ServiceIntake {
 }
 
 impl ServiceIntake {
+    /// [`Intake::request`], with the optional receipt of [`Intake::request_with_receipt`].
+    async fn request_inner(
+        &self,
+        message: InboundMessage,
+        operation: &ItemName,
+        timeout: Duration,
+        receipt: Option<tokio::sync::oneshot::Sender<Submitted>>,
+    ) -> Result<Reply, IntakeError> {
+        let responder = self.shared.items.get(operation);
+        if !responder.is_some_and(|state| state.role == ferry_production::Role::Operation) {
+            return Err(IntakeError::NoResponder(operation.clone()));
+        }
+
+        let (records, inspections) = self.records(vec![message], &self.targets);
+        let rejected = inspections.iter().any(|i| i.rejected.is_some());
+        let (accepted, answer) = {
+            let registration = self.shared.replies.lock();
+            let accepted = self
+                .shared
+                .store
+                .accept(records, Vec::new())
+                .map_err(|e| IntakeError::Store(e.to_string()))?;
+            let session = accepted.first().map(|a| a.session);
+            let answer = match (session, rejected) {
+                (Some(session), false) => Some(registration.wait_for(session, operation.clone())),
+                _ => None,
+            };
+            (accepted, answer)
+        };
+        let wait = RequestWait {
+            answer,
+            operation,
+            timeout,
+            receipt,
+        };
+        self.finish_request(accepted, inspections, wait).await
+    }
+
     /// Makes a request's message durable, then waits for its answer.
     async fn finish_request(
         &self,
         accepted: Vec<Accepted>,
         inspections: Vec<Inspection>,
-        answer: Option<tokio::sync::oneshot::Receiver<Answer>>,
-        operation: &ItemName,
-        timeout: Duration,
+        wait: RequestWait<'_>,
     ) -> Result<Reply, IntakeError> {
+        let RequestWait {
+            answer,
+            operation,
+            timeout,
+            receipt,
+        } = wait;
         let events = self.events(&accepted, &inspections);
         for event in events {
             self.shared.events.record(event);
@@ -268,6 +350,9 @@ impl ServiceIntake {
         };
         let session = first.session;
         let submitted = submitted(first, inspection);
+        if let Some(receipt) = receipt {
+            let _ = receipt.send(submitted.clone());
+        }
         let Some(answer) = answer else {
             return Ok(Reply {
                 submitted,
