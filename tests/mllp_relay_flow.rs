@@ -550,3 +550,36 @@ async fn b31_a_dead_receiver_holds_its_queue_and_catches_up_in_order() {
     assert_eq!(ids, expected, "in order");
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_receiver_does_not_hold_the_shutdown_and_the_message_stays_queued() {
+    let receiver = Receiver::start(|_| None).await;
+    let out = ", response_timeout: 60s";
+    let (dir, running, addr) = start(&relay(receiver.addr, "", out, FAST_RETRY)).await;
+    Sender::connect(addr).await.exchange(&m(1)).await;
+    eventually("sent once", WAIT, || receiver.messages().len() == 1).await;
+
+    let started = std::time::Instant::now();
+    running.stop().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        receiver.messages().len(),
+        1,
+        "not taken again while stopping"
+    );
+
+    let again = Running::start(dir.path(), &relay(receiver.addr, "", out, FAST_RETRY)).await;
+    assert_eq!(
+        again.count("Out", Status::Queued) + again.count("Out", Status::Delivered),
+        1
+    );
+    eventually("sent again after the restart", WAIT, || {
+        receiver.messages().len() == 2
+    })
+    .await;
+    again.engine.shutdown().await.unwrap();
+}

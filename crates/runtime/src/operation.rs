@@ -22,6 +22,9 @@ use crate::items::ItemState;
 use crate::reply::Answer;
 use crate::worker::complete;
 
+/// How long a delivery in progress may go on once the production stops.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// Runs deliveries of one operation item.
 pub(crate) struct OperationRunner {
     shared: Arc<Shared>,
@@ -106,9 +109,10 @@ impl OperationRunner {
         let first_attempt = Instant::now();
         let mut delay = self.policy.interval;
         loop {
-            let error = match self.attempt(lease, body).await {
-                Ok(delivered) => return Ending::Delivered(delivered),
-                Err(error) => error,
+            let error = match self.attempt_until_shutdown(lease, body).await {
+                Some(Ok(delivered)) => return Ending::Delivered(delivered),
+                Some(Err(error)) => error,
+                None => return Ending::Released,
             };
             match error.class {
                 FailureClass::Fail => {
@@ -136,6 +140,34 @@ impl OperationRunner {
                 return Ending::Released;
             }
             delay = next_delay(delay, &self.policy);
+        }
+    }
+
+    /// One attempt, given [`SHUTDOWN_GRACE`] to finish once the production stops; `None`
+    /// when it was abandoned (a receiver that does not answer must not hold the shutdown
+    /// for its whole response timeout). The message then goes back to its queue and is
+    /// delivered again after the restart.
+    async fn attempt_until_shutdown(
+        &self,
+        lease: &Lease,
+        body: &Body,
+    ) -> Option<Result<Delivered, DeliveryError>> {
+        let attempt = self.attempt(lease, body);
+        tokio::pin!(attempt);
+        tokio::select! {
+            result = &mut attempt => return Some(result),
+            () = self.shared.shutdown.cancelled() => {}
+        }
+        match tokio::time::timeout(SHUTDOWN_GRACE, attempt).await {
+            Ok(result) => Some(result),
+            Err(_) => {
+                tracing::warn!(
+                    item = %self.item.name,
+                    message_id = lease.header.id.0,
+                    "delivery abandoned at shutdown; the message returns to its queue"
+                );
+                None
+            }
         }
     }
 

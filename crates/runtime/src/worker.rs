@@ -34,7 +34,9 @@ pub(crate) enum Processor {
 pub(crate) async fn run(shared: Arc<Shared>, item: Arc<ItemState>, processor: Processor) {
     let shutdown = shared.shutdown.clone();
     loop {
-        if !item.wait_enabled(&shutdown).await {
+        // Once the production stops, a worker finishes the message in its hands and
+        // takes no other, even when its queue is not empty.
+        if shutdown.is_cancelled() || !item.wait_enabled(&shutdown).await {
             break;
         }
         let store = shared.store.as_ref();
