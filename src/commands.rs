@@ -111,11 +111,23 @@ async fn run_until_signal(production: Production, registry: Registry) -> ExitCod
         }
     };
 
-    let signal = wait_for_signal().await;
-    tracing::info!(signal, "shutting down");
-    match engine.shutdown().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
+    let failure = tokio::select! {
+        signal = wait_for_signal() => {
+            tracing::info!(signal, "shutting down");
+            None
+        }
+        reason = engine.failed() => {
+            tracing::error!(reason = %reason, "shutting down: a service failed");
+            Some(reason)
+        }
+    };
+    match (engine.shutdown().await, failure) {
+        (Ok(()), None) => ExitCode::SUCCESS,
+        (Ok(()), Some(reason)) => {
+            eprintln!("ferry: {reason}");
+            ExitCode::from(RUN_FAILED)
+        }
+        (Err(error), _) => {
             eprintln!("ferry: {error}");
             ExitCode::from(RUN_FAILED)
         }

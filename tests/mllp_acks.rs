@@ -426,3 +426,68 @@ async fn ack_mode_msh_sends_application_acks_back_through_an_operation() {
     );
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_gets_the_same_checks_as_single_messages() {
+    let (dir, running, addr) = start(&service("", None)).await;
+    let mut batch = b"FHS|^~\\&\rBHS|^~\\&\r".to_vec();
+    batch.extend(m(61));
+    batch.extend(b"MSH|^~\\&|SENDAPP|SENDFAC|FERRY|HUB|20240101120000||ADT^A01|||P|2.5.1\r");
+    batch.extend(b19("MSG0063", "", b"M\xdcLLER"));
+    batch.extend(b"BTS|3\rFTS|1\r");
+
+    let reply = Sender::connect(addr).await.exchange(&batch).await;
+    let text = String::from_utf8_lossy(&reply).into_owned();
+    assert_eq!(fields(&reply, "MSA")[1], "AR", "{text}");
+    assert!(text.contains("piece 2 of the batch"), "{text}");
+
+    eventually("three stored", WAIT, || statuses(&running).len() == 3).await;
+    let stored = statuses(&running);
+    assert_ne!(
+        stored[0],
+        Status::Error,
+        "the good message is queued: {stored:?}"
+    );
+    assert_eq!(stored[1..], [Status::Error, Status::Error], "{stored:?}");
+    let out = dir.path().join("out");
+    eventually("the good one delivered", WAIT, || {
+        common::visible_files(&out).len() == 1
+    })
+    .await;
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_cut_off_by_the_idle_timeout_is_kept_as_error() {
+    let (_dir, running, addr) = start(&service(", idle_timeout: 200ms", None)).await;
+    let mut sender = Sender::connect(addr).await;
+    sender
+        .write(b"\x0bMSH|^~\\&|SENDAPP|SENDFAC|FERRY|HUB|2024||ADT^A01|CUT1|P|2.5.1\r")
+        .await;
+    assert_eq!(sender.reply(WAIT).await, None, "closed without an answer");
+    eventually("kept", WAIT, || statuses(&running) == [Status::Error]).await;
+    running.stop().await;
+}
+
+#[test]
+fn validate_refuses_response_from_naming_the_wrong_item() {
+    let problems = |settings: &str| {
+        let yaml = service(settings, Some("127.0.0.1:9".parse().unwrap()))
+            + "  - name: Elsewhere\n    operation: file\n    settings: { path: \"${DIR}/x\" }\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        let root = dir.path().display().to_string();
+        let env = move |name: &str| (name == "DIR").then(|| root.clone());
+        let production = ferry_production::load(&path, &env).production.unwrap();
+        ferry_runtime::check_production(&production, &common::inproc::registry()).to_string()
+    };
+
+    let base = ", ack_mode: application, response_from:";
+    assert!(problems(&format!("{base} Nobody")).contains("'Nobody', which is not an item"));
+    assert!(problems(&format!("{base} In")).contains("'In', which is not an operation"));
+    assert!(problems(&format!("{base} Elsewhere")).contains("never reach"));
+    assert_eq!(problems(&format!("{base} Out")), "");
+    let stray = ", ack_mode: msh, response_from: Out, application_ack_to: In";
+    assert!(problems(stray).contains("'In', a service"));
+}

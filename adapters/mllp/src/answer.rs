@@ -1,6 +1,7 @@
 //! The ACKs an MLLP service writes: positive, negative for bad input, and relayed
 //! downstream verdicts, all built by the rules of HL7 v2 chapter 2 (`ferry_hl7::build_ack`).
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -22,10 +23,22 @@ pub(crate) const APPLICATION_ERROR: u16 = 207;
 pub(crate) struct Answers {
     local_application: Option<String>,
     local_facility: Option<String>,
-    /// The next ACK control id; starts at the start time in milliseconds, so ids stay
-    /// unique across restarts unless a service answers over a thousand messages a second
-    /// for its whole previous run.
-    next_id: AtomicU64,
+}
+
+/// The next ACK control id, shared by every service of the process so two listeners
+/// never answer with the same id. It starts at the start time in microseconds: ids stay
+/// unique across restarts unless the previous run answered more than a million messages
+/// a second on average.
+static NEXT_ACK_ID: OnceLock<AtomicU64> = OnceLock::new();
+
+fn next_ack_id() -> u64 {
+    let counter = NEXT_ACK_ID.get_or_init(|| {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_micros());
+        AtomicU64::new(u64::try_from(now).unwrap_or(0))
+    });
+    counter.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Why a message gets a negative ACK.
@@ -55,13 +68,9 @@ impl Refusal {
 
 impl Answers {
     pub(crate) fn new(local_application: Option<String>, local_facility: Option<String>) -> Self {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_millis());
         Answers {
             local_application,
             local_facility,
-            next_id: AtomicU64::new(u64::try_from(now).unwrap_or(0)),
         }
     }
 
@@ -89,7 +98,7 @@ impl Answers {
         text: Option<&str>,
         error: Option<&AckError>,
     ) -> Vec<u8> {
-        let control_id = self.next_id.fetch_add(1, Ordering::Relaxed).to_string();
+        let control_id = next_ack_id().to_string();
         let timestamp = ferry_hl7::hl7_timestamp(SystemTime::now());
         let options = AckOptions {
             control_id: &control_id,
@@ -145,7 +154,11 @@ pub(crate) fn verdict_of(
         return refuse(nak_code, reason);
     }
     if let Some(ack) = reply.response.and_then(|body| read_ack(&body.bytes).ok()) {
-        let text = ack.text.unwrap_or_default();
+        let mut text = ack.text.unwrap_or_default();
+        for error in &ack.errors {
+            text.push_str(if text.is_empty() { "ERR " } else { "; ERR " });
+            text.push_str(error);
+        }
         return match ack.code {
             code if code.is_accept() => Verdict {
                 refusal: None,

@@ -59,6 +59,21 @@ impl Connection {
         }
     }
 
+    /// The bytes of a block cut off because this side ends the connection (idle timeout,
+    /// shutdown, a failed write); `None` when no block was open. Complete blocks still in
+    /// the buffer were never acknowledged, so their senders send them again.
+    pub(crate) fn unfinished(&mut self) -> Option<bytes::Bytes> {
+        if !self.codec.in_block() {
+            return None;
+        }
+        while let Ok(Some(item)) = self.codec.decode_eof(&mut self.buffer) {
+            if let Framed::Abandoned(bytes) = item {
+                return Some(bytes);
+            }
+        }
+        None
+    }
+
     /// Writes one block and flushes it.
     pub(crate) async fn send(&mut self, message: &[u8]) -> std::io::Result<()> {
         self.out.clear();

@@ -45,6 +45,10 @@ const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
 #[async_trait]
 impl Service for MllpService {
+    fn references(&self) -> Vec<ferry_adapter::ItemReference> {
+        self.config.references.clone()
+    }
+
     async fn run(self: Box<Self>, ctx: ServiceContext) -> Result<(), AdapterError> {
         let config = self.config;
         let acceptor = match &config.tls {

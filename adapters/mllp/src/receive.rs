@@ -153,6 +153,11 @@ impl Receiver {
         let mut connection = Connection::new(stream, self.config.max_message);
         tracing::debug!(item = %self.ctx.item, %peer, "connection opened");
         let end = self.converse(&mut connection, peer).await;
+        if !matches!(end, End::Closed)
+            && let Some(bytes) = connection.unfinished()
+        {
+            self.keep_unfinished(bytes, peer, &end).await;
+        }
         connection.close().await;
         tracing::debug!(item = %self.ctx.item, %peer, end = end.describe(), "connection closed");
     }
@@ -190,6 +195,22 @@ impl Receiver {
             {
                 return End::Failed(format!("writing ACKs: {error}"));
             }
+        }
+    }
+
+    /// Keeps the part of a block that Ferry cut off by closing the connection, with
+    /// status Error: bad input is kept, even when it was never answered.
+    async fn keep_unfinished(&self, bytes: Bytes, peer: SocketAddr, end: &End) {
+        let reason = format!(
+            "incomplete MLLP block: {} bytes without <FS><CR> when the connection was \
+             closed ({})",
+            bytes.len(),
+            end.describe()
+        );
+        let mut message = self.inbound(bytes, &peer.to_string());
+        message.rejected = Some(reason);
+        if let Err(error) = self.ctx.intake.submit(vec![message]).await {
+            tracing::warn!(item = %self.ctx.item, %peer, %error, "an incomplete block was not kept");
         }
     }
 
@@ -460,16 +481,7 @@ impl Receiver {
             }
         };
         let answering = self.answering(Some(&header));
-
-        if header.control_id().trim().is_empty() {
-            let text = "MSH-10 (message control id) is empty";
-            let refusal = Refusal::new(AckCode::AR, REQUIRED_FIELD_MISSING, text)
-                .at(ErrorLocation::new("MSH", 1, 10));
-            return self.refused(bytes, Some(header), refusal, answering, origin);
-        }
-        if let Some(text) = self.charset_problem(&header, &bytes) {
-            let refusal = Refusal::new(self.config.nak_code, APPLICATION_ERROR, text)
-                .at(ErrorLocation::new("MSH", 1, 18));
+        if let Some(refusal) = self.check(&header, &bytes) {
             return self.refused(bytes, Some(header), refusal, answering, origin);
         }
 
@@ -479,6 +491,22 @@ impl Receiver {
             refusal: None,
             answering,
         }
+    }
+
+    /// What makes a message with a readable MSH unusable: no MSH-10, or bytes invalid in
+    /// its charset.
+    fn check(&self, header: &MshHeader, bytes: &[u8]) -> Option<Refusal> {
+        if header.control_id().trim().is_empty() {
+            let text = "MSH-10 (message control id) is empty";
+            let refusal = Refusal::new(AckCode::AR, REQUIRED_FIELD_MISSING, text)
+                .at(ErrorLocation::new("MSH", 1, 10));
+            return Some(refusal);
+        }
+        let text = self.charset_problem(header, bytes)?;
+        Some(
+            Refusal::new(self.config.nak_code, APPLICATION_ERROR, text)
+                .at(ErrorLocation::new("MSH", 1, 18)),
+        )
     }
 
     /// An FHS/BHS batch: its messages stored one by one (`split_batches`, the default),
@@ -500,21 +528,31 @@ impl Receiver {
             return self.refused(bytes, None, refusal, answering, origin);
         }
 
+        let mut refusal = None;
         let messages = if self.config.split_batches {
-            split
-                .pieces
-                .into_iter()
-                .map(|piece| match piece {
+            let mut messages = Vec::new();
+            for (number, piece) in split.pieces.into_iter().enumerate() {
+                let (bytes, problem) = match piece {
                     ferry_hl7::Piece::Message(message) => {
-                        self.inbound(Bytes::from(message.bytes), origin)
+                        let problem = scan_header(&message.bytes)
+                            .ok()
+                            .and_then(|header| self.check(&header, &message.bytes));
+                        (message.bytes, problem)
                     }
                     ferry_hl7::Piece::Rejected { bytes, reason, .. } => {
-                        let mut message = self.inbound(Bytes::from(bytes), origin);
-                        message.rejected = Some(reason);
-                        message
+                        let problem = Refusal::new(AckCode::AR, SEGMENT_SEQUENCE_ERROR, reason);
+                        (bytes, Some(problem))
                     }
-                })
-                .collect()
+                };
+                let mut message = self.inbound(Bytes::from(bytes), origin);
+                if let Some(problem) = problem {
+                    message.rejected = Some(problem.text.clone());
+                    let text = format!("piece {} of the batch: {}", number + 1, problem.text);
+                    refusal.get_or_insert(Refusal { text, ..problem });
+                }
+                messages.push(message);
+            }
+            messages
         } else {
             let mut whole = self.inbound(bytes, origin);
             whole.kind = ContentKind::Text;
@@ -523,7 +561,7 @@ impl Receiver {
         Block {
             messages,
             header,
-            refusal: None,
+            refusal,
             answering: match answering {
                 Answering::Application => Answering::Original,
                 other => other,

@@ -7,7 +7,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ferry_adapter::{CharsetChoice, DuplicatePolicy, charset_choice, setting_problem};
+use ferry_adapter::{
+    CharsetChoice, DuplicatePolicy, ItemReference, charset_choice, setting_problem,
+};
 use ferry_hl7::AckCode;
 use ferry_message::ItemName;
 use ferry_production::{
@@ -118,6 +120,8 @@ pub(crate) struct InboundConfig {
     pub(crate) response_from: Option<ItemName>,
     pub(crate) response_timeout: Duration,
     pub(crate) application_ack_to: Option<ItemName>,
+    /// `response_from` and `application_ack_to`, for the production-wide check.
+    pub(crate) references: Vec<ItemReference>,
     pub(crate) nak_code: AckCode,
     pub(crate) local_application: Option<String>,
     pub(crate) local_facility: Option<String>,
@@ -179,6 +183,20 @@ pub(crate) fn inbound(item: &Item) -> Result<InboundConfig, Diagnostics> {
 
     let duplicates = duplicates_of(&mut reader, duplicates.as_ref());
     let ack_mode = ack_mode_of(&mut reader, ack_mode.as_ref());
+    let references = [
+        (&response_from, "response_from", true),
+        (&application_ack_to, "application_ack_to", false),
+    ]
+    .into_iter()
+    .filter_map(|(setting, name, downstream)| {
+        setting.as_ref().map(|setting| ItemReference {
+            name: ItemName::from(setting.value.as_str()),
+            setting: name,
+            at: setting.at,
+            downstream,
+        })
+    })
+    .collect();
     let response_from = response_from_of(&mut reader, ack_mode, response_from);
     let application_ack_to = application_ack_to_of(
         &mut reader,
@@ -199,6 +217,7 @@ pub(crate) fn inbound(item: &Item) -> Result<InboundConfig, Diagnostics> {
         response_from,
         response_timeout: duration(response_timeout, Duration::from_secs(30)),
         application_ack_to,
+        references,
         nak_code,
         local_application,
         local_facility,

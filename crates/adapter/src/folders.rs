@@ -68,3 +68,19 @@ mod tests {
         ));
     }
 }
+
+/// An item that a service's settings name, so the production-wide check can refuse a name
+/// that is no item, an item of the wrong role, or one the service's messages never reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemReference {
+    /// The item named.
+    pub name: ferry_message::ItemName,
+    /// The setting that names it, for the error message.
+    pub setting: &'static str,
+    /// Where that setting is in the production file.
+    pub at: Location,
+    /// It must be an operation the service's messages reach through its targets (the
+    /// operation whose reply the service waits for); otherwise it only has to be an
+    /// operation or process the service can send new messages to.
+    pub downstream: bool,
+}

@@ -255,6 +255,12 @@ pub trait Service: Send {
         Vec::new()
     }
 
+    /// The items this service's settings name (e.g. MLLP's `response_from`), checked
+    /// against the production before it runs.
+    fn references(&self) -> Vec<crate::ItemReference> {
+        Vec::new()
+    }
+
     /// Receives until `ctx.shutdown` is cancelled, handing every message to `ctx.intake`.
     ///
     /// # Errors

@@ -20,7 +20,7 @@ mod outbound;
 mod registry;
 mod settings;
 
-pub use folders::{FolderUse, same_folder, within_folder};
+pub use folders::{FolderUse, ItemReference, same_folder, within_folder};
 pub use inbound::{
     CharsetChoice, DuplicatePolicy, InboundMessage, Intake, IntakeError, Reply, ReplyOutcome,
     Service, ServiceContext, Submitted,

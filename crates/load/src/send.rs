@@ -192,13 +192,27 @@ struct Worker {
 }
 
 impl Worker {
+    /// Sends until the plan ends. A message whose exchange timed out or lost its
+    /// connection is sent again with the same MSH-10, as a real sender resends what it
+    /// holds no ACK for; so a gap the sink counts as a loss is a message that was never
+    /// acknowledged and never arrived, not one the sender gave up on. A resend counts as
+    /// one message of `--count`.
     async fn run(mut self) {
-        while self.next_sequence <= MAX_SEQUENCE && self.shared.take() {
+        let mut resend: Option<u64> = None;
+        loop {
+            let sequence = match resend.take() {
+                Some(sequence) if self.shared.take() => sequence,
+                Some(_) => break,
+                None if self.next_sequence <= MAX_SEQUENCE && self.shared.take() => {
+                    self.next_sequence += 1;
+                    self.next_sequence - 1
+                }
+                None => break,
+            };
             let id = ControlId {
                 stream: self.stream_key,
-                sequence: self.next_sequence,
+                sequence,
             };
-            self.next_sequence += 1;
             let message = self.generator.message(&id);
 
             let outcome = self.exchange(&message, &id.to_string()).await;
@@ -209,7 +223,12 @@ impl Worker {
                     tally.sent += 1;
                     tally.latencies.push(micros(latency));
                 }
-                Err(failure) => tally.failures.add(failure),
+                Err(failure) => {
+                    if matches!(failure, Failure::Timeout | Failure::Connection) {
+                        resend = Some(sequence);
+                    }
+                    tally.failures.add(failure);
+                }
             }
         }
     }

@@ -20,4 +20,7 @@ pub(crate) struct Shared {
     pub(crate) search_fields: Vec<FieldPath>,
     /// Cancelled when the production stops.
     pub(crate) shutdown: CancellationToken,
+    /// Why a service stopped on its own (it could not listen, its certificate is
+    /// missing): a production with a dead inbound must not look healthy.
+    pub(crate) failure: tokio::sync::watch::Sender<Option<String>>,
 }

@@ -109,6 +109,7 @@ impl Engine {
             replies: ReplyHub::default(),
             search_fields: production.store.search_fields.clone(),
             shutdown: CancellationToken::new(),
+            failure: tokio::sync::watch::Sender::new(None),
         });
 
         let tasks = TaskTracker::new();
@@ -134,6 +135,17 @@ impl Engine {
             tasks,
             name: production.name.clone(),
         })
+    }
+
+    /// Resolves when a service stops on its own with an error (it could not listen, a
+    /// certificate file is missing), with the reason; never while all services run. The
+    /// binary stops the production then, rather than run with a dead inbound.
+    pub async fn failed(&self) -> String {
+        let mut failure = self.shared.failure.subscribe();
+        match failure.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone().unwrap_or_default(),
+            Err(_) => std::future::pending().await,
+        }
     }
 
     /// The store the production runs on.
@@ -353,18 +365,20 @@ fn spawn_item(shared: &Arc<Shared>, tasks: &TaskTracker, item: &Item, built: Bui
                 shutdown: shared.shutdown.clone(),
                 enabled: state.enabled.subscribe(),
             };
-            let events = shared.events.clone();
+            let shared = shared.clone();
             let name = item.name.clone();
             tasks.spawn(async move {
                 if let Err(error) = service.run(context).await {
                     let text = format!("service stopped: {}", error.message);
-                    events.record(item_event(
+                    shared.events.record(item_event(
                         EventLevel::Error,
                         EventKind::Failed,
                         &name,
                         None,
                         text,
                     ));
+                    let failure = format!("service '{name}' stopped: {}", error.message);
+                    shared.failure.send_replace(Some(failure));
                 }
             });
         }

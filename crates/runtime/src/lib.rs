@@ -22,6 +22,7 @@ mod intake;
 mod items;
 mod metadata;
 mod operation;
+mod references;
 mod reply;
 mod retention;
 mod router;

@@ -206,7 +206,6 @@ impl OperationRunner {
             Some(id),
             text,
         );
-        crate::events::log(&event);
         if let Err(store_error) = self.shared.store.record_attempt(lease, &error.reason, None) {
             tracing::error!(%store_error, "could not record a delivery attempt");
         }

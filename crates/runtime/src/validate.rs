@@ -6,6 +6,7 @@ use std::sync::Arc;
 use ferry_adapter::{FolderUse, Operation, Registry, Service, same_folder, within_folder};
 use ferry_production::{Diagnostics, Item, Production, Role};
 
+use crate::references::check_references;
 use crate::router::Router;
 
 /// An item built and ready to run.
@@ -48,6 +49,12 @@ pub(crate) fn build_items(
     }
 
     diagnostics.extend(check_folders(production, &built));
+    for (item, one) in production.items.iter().zip(&built) {
+        if let Built::Service(service) = one {
+            let references = service.references();
+            diagnostics.extend(check_references(production, item, &references));
+        }
+    }
     if diagnostics.is_empty() {
         Ok(built)
     } else {
