@@ -210,7 +210,8 @@ impl Receiver {
         let mut message = self.inbound(bytes, &peer.to_string());
         message.rejected = Some(reason);
         if let Err(error) = self.ctx.intake.submit(vec![message]).await {
-            tracing::warn!(item = %self.ctx.item, %peer, %error, "an incomplete block was not kept");
+            let item = &self.ctx.item;
+            tracing::warn!(%item, %peer, %error, "an incomplete block was not kept");
         }
     }
 
