@@ -491,3 +491,48 @@ fn validate_refuses_response_from_naming_the_wrong_item() {
     let stray = ", ack_mode: msh, response_from: Out, application_ack_to: In";
     assert!(problems(stray).contains("'In', a service"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_kept_whole_is_refused_whole_when_a_piece_is_bad() {
+    let (_dir, running, addr) = start(&service(", split_batches: false", None)).await;
+    let mut batch = b"BHS|^~\\&\r".to_vec();
+    batch.extend(m(71));
+    batch.extend(b"MSH|^~\\&|SENDAPP|SENDFAC|FERRY|HUB|20240101120000||ADT^A01|||P|2.5.1\r");
+    batch.extend(b"BTS|2\r");
+
+    let reply = Sender::connect(addr).await.exchange(&batch).await;
+    assert_eq!(
+        fields(&reply, "MSA")[1],
+        "AR",
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
+    eventually("kept as one error", WAIT, || {
+        statuses(&running) == [Status::Error]
+    })
+    .await;
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_does_not_wait_for_an_application_reply() {
+    let receiver = Receiver::start(|_| None).await;
+    let settings = ", ack_mode: application, response_from: Out, response_timeout: 60s";
+    let (_dir, running, addr) = start(&service(settings, Some(receiver.addr))).await;
+    let mut sender = Sender::connect(addr).await;
+    sender.send(&m(1)).await;
+    eventually("sent on", WAIT, || receiver.messages().len() == 1).await;
+
+    let started = std::time::Instant::now();
+    running.stop().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        sender.reply(Duration::from_secs(5)).await,
+        None,
+        "closed unanswered"
+    );
+}

@@ -333,7 +333,14 @@ impl Receiver {
             return Ok(None);
         };
         let timeout = self.config.response_timeout;
-        let outcome = match self.ctx.intake.request(message, &operation, timeout).await {
+        // A stop does not wait for the reply: the message is stored and is delivered
+        // after the restart, and the sender, left without an answer, sends it again.
+        let request = self.ctx.intake.request(message, &operation, timeout);
+        let outcome = tokio::select! {
+            outcome = request => outcome,
+            () = self.ctx.shutdown.cancelled() => return Err(End::Shutdown),
+        };
+        let outcome = match outcome {
             Err(error @ (IntakeError::ShuttingDown | IntakeError::Store(_))) => {
                 return Err(self.gone(error));
             }

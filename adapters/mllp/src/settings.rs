@@ -292,6 +292,12 @@ fn response_from_of(
                        is the ACK";
         setting_problem(reader, at, message, None);
     }
+    if let Some(setting) = &setting
+        && matches!(ack_mode, AckMode::Immediate | AckMode::Never)
+    {
+        let message = "`response_from` is only used with `ack_mode: application` or `msh`";
+        setting_problem(reader, setting.at, message, None);
+    }
     setting.map(|setting| ItemName::from(setting.value.as_str()))
 }
 

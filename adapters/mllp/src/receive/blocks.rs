@@ -78,6 +78,22 @@ impl Receiver {
         }
     }
 
+    /// A batch piece's bytes, and what makes it unusable if anything does.
+    fn checked_piece(&self, piece: ferry_hl7::Piece) -> (Vec<u8>, Option<Refusal>) {
+        match piece {
+            ferry_hl7::Piece::Message(message) => {
+                let problem = scan_header(&message.bytes)
+                    .ok()
+                    .and_then(|header| self.check(&header, &message.bytes));
+                (message.bytes, problem)
+            }
+            ferry_hl7::Piece::Rejected { bytes, reason, .. } => {
+                let problem = Refusal::new(AckCode::AR, SEGMENT_SEQUENCE_ERROR, reason);
+                (bytes, Some(problem))
+            }
+        }
+    }
+
     /// What makes a message with a readable MSH unusable: no MSH-10, or bytes invalid in
     /// its charset.
     fn check(&self, header: &MshHeader, bytes: &[u8]) -> Option<Refusal> {
@@ -114,33 +130,23 @@ impl Receiver {
         }
 
         let mut refusal = None;
-        let messages = if self.config.split_batches {
-            let mut messages = Vec::new();
-            for (number, piece) in split.pieces.into_iter().enumerate() {
-                let (bytes, problem) = match piece {
-                    ferry_hl7::Piece::Message(message) => {
-                        let problem = scan_header(&message.bytes)
-                            .ok()
-                            .and_then(|header| self.check(&header, &message.bytes));
-                        (message.bytes, problem)
-                    }
-                    ferry_hl7::Piece::Rejected { bytes, reason, .. } => {
-                        let problem = Refusal::new(AckCode::AR, SEGMENT_SEQUENCE_ERROR, reason);
-                        (bytes, Some(problem))
-                    }
-                };
-                let mut message = self.inbound(Bytes::from(bytes), origin);
-                if let Some(problem) = problem {
-                    message.rejected = Some(problem.text.clone());
-                    let text = format!("piece {} of the batch: {}", number + 1, problem.text);
-                    refusal.get_or_insert(Refusal { text, ..problem });
-                }
-                messages.push(message);
+        let mut pieces = Vec::new();
+        for (number, piece) in split.pieces.into_iter().enumerate() {
+            let (piece, problem) = self.checked_piece(piece);
+            let mut message = self.inbound(Bytes::from(piece), origin);
+            if let Some(problem) = problem {
+                message.rejected = Some(problem.text.clone());
+                let text = format!("piece {} of the batch: {}", number + 1, problem.text);
+                refusal.get_or_insert(Refusal { text, ..problem });
             }
-            messages
+            pieces.push(message);
+        }
+        let messages = if self.config.split_batches {
+            pieces
         } else {
             let mut whole = self.inbound(bytes, origin);
             whole.kind = ContentKind::Text;
+            whole.rejected = refusal.as_ref().map(|refusal| refusal.text.clone());
             vec![whole]
         };
         Block {
@@ -243,10 +249,14 @@ impl Receiver {
         {
             return None;
         }
-        let declared = if declared.trim().is_empty() {
-            "MSH-18 empty, the service's default".to_owned()
-        } else {
-            format!("MSH-18 '{declared}'")
+        let known = ferry_hl7::encoding_for_msh18(&declared).is_some();
+        let declared = match (declared.trim().is_empty(), known) {
+            (true, _) => "MSH-18 empty, the service's default".to_owned(),
+            (false, true) => format!("MSH-18 '{declared}'"),
+            (false, false) => format!(
+                "MSH-18 '{declared}' is not a charset Ferry knows, so the service's default \
+                 was used"
+            ),
         };
         Some(format!(
             "bytes not valid in {} ({declared})",
