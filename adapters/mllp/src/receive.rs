@@ -192,6 +192,10 @@ impl Receiver {
             {
                 return End::Failed(format!("writing ACKs: {error}"));
             }
+            #[cfg(feature = "test-hooks")]
+            if !answers.is_empty() && std::env::var_os("FERRY_TEST_ABORT_AFTER_ACK").is_some() {
+                std::process::abort();
+            }
         }
     }
 
