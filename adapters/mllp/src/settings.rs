@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ferry_adapter::{
-    CharsetChoice, DuplicatePolicy, ItemReference, charset_choice, setting_problem,
+    CharsetChoice, DuplicatePolicy, InvalidText, ItemReference, charset_choice, setting_problem,
 };
 use ferry_hl7::AckCode;
 use ferry_message::ItemName;
@@ -87,13 +87,6 @@ pub(crate) enum AckMode {
     Msh,
 }
 
-/// What to do with bytes that are invalid in the message's charset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum InvalidCharset {
-    Reject,
-    Replace,
-}
-
 /// Certificate files of the listening side.
 #[derive(Debug, Clone)]
 pub(crate) struct ServerTlsFiles {
@@ -129,7 +122,7 @@ pub(crate) struct InboundConfig {
     pub(crate) max_connections: usize,
     pub(crate) idle_timeout: Duration,
     pub(crate) charset: CharsetChoice,
-    pub(crate) invalid_charset: InvalidCharset,
+    pub(crate) invalid_charset: InvalidText,
     pub(crate) split_batches: bool,
     pub(crate) duplicates: DuplicatePolicy,
     pub(crate) tls: Option<ServerTlsFiles>,
@@ -382,17 +375,17 @@ fn connections_of(reader: &mut SettingsReader<'_>, setting: Option<&Setting<u32>
 fn invalid_charset_of(
     reader: &mut SettingsReader<'_>,
     setting: Option<&Setting<String>>,
-) -> InvalidCharset {
+) -> InvalidText {
     let Some(setting) = setting else {
-        return InvalidCharset::Reject;
+        return InvalidText::Reject;
     };
     match setting.value.as_str() {
-        "reject" => InvalidCharset::Reject,
-        "replace" => InvalidCharset::Replace,
+        "reject" => InvalidText::Reject,
+        "replace" => InvalidText::Replace,
         other => {
             let message = format!("unknown invalid_charset '{other}'");
             setting_problem(reader, setting.at, message, Some("reject or replace"));
-            InvalidCharset::Reject
+            InvalidText::Reject
         }
     }
 }

@@ -46,6 +46,17 @@ pub enum DuplicatePolicy {
     Off,
 }
 
+/// What to do with bytes that are not valid in the charset a message is decoded with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InvalidText {
+    /// Store and route it, read with replacement characters, with a warning (the default).
+    #[default]
+    Replace,
+    /// Keep it with status Error, with a reason naming the charset, so the sender gets a
+    /// negative acknowledgement.
+    Reject,
+}
+
 /// One message as a service received it.
 #[derive(Debug, Clone)]
 pub struct InboundMessage {
@@ -59,6 +70,8 @@ pub struct InboundMessage {
     pub origin: Option<String>,
     /// What to do when it looks like a message received before.
     pub duplicates: DuplicatePolicy,
+    /// What to do when its bytes are not valid in its charset.
+    pub invalid_text: InvalidText,
     /// Set when the adapter already knows the input is unusable (e.g. a file piece without
     /// an MSH segment): it is stored with status Error and this reason, never queued.
     pub rejected: Option<String>,
@@ -73,6 +86,7 @@ impl InboundMessage {
             charset: CharsetChoice::default(),
             origin: None,
             duplicates: DuplicatePolicy::Flag,
+            invalid_text: InvalidText::Replace,
             rejected: None,
         }
     }

@@ -22,8 +22,8 @@ mod settings;
 
 pub use folders::{FolderUse, ItemReference, same_folder, within_folder};
 pub use inbound::{
-    CharsetChoice, DuplicatePolicy, InboundMessage, Intake, IntakeError, Reply, ReplyOutcome,
-    Service, ServiceContext, Submitted,
+    CharsetChoice, DuplicatePolicy, InboundMessage, Intake, IntakeError, InvalidText, Reply,
+    ReplyOutcome, Service, ServiceContext, Submitted,
 };
 pub use listen::announce_listener;
 pub use outbound::{Delivered, Delivery, DeliveryError, FailureClass, Operation};

@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 
 use encoding_rs::Encoding;
-use ferry_adapter::{CharsetChoice, InboundMessage};
+use ferry_adapter::{CharsetChoice, InboundMessage, InvalidText};
 use ferry_hl7::{FieldPath, FieldValue, Hl7Message, MshHeader};
 use ferry_message::{ContentKind, ItemName};
 use ferry_store::SearchValue;
@@ -77,6 +77,14 @@ fn inspect_hl7(message: &InboundMessage, source: &ItemName, fields: &[FieldPath]
     inspection.charset = Some(encoding.name().to_owned());
 
     let (text, had_errors) = encoding.decode_without_bom_handling(bytes);
+    if had_errors && message.invalid_text == InvalidText::Reject {
+        inspection.rejected = Some(format!(
+            "bytes not valid in {} ({})",
+            encoding.name(),
+            charset_source(&header, message.charset)
+        ));
+        return inspection;
+    }
     if had_errors {
         inspection.warnings.push(format!(
             "bytes not valid in {}: decoded with replacement characters for rules and \
@@ -131,6 +139,24 @@ fn choose_encoding(
         ));
         default
     })
+}
+
+/// Where the charset a message was decoded with came from, for a rejection's reason.
+fn charset_source(header: &MshHeader, choice: CharsetChoice) -> String {
+    let declared = header.character_set();
+    let declared = declared.trim();
+    match choice {
+        CharsetChoice::Forced(_) => "forced by the service's settings".to_owned(),
+        CharsetChoice::Declared { .. } if declared.is_empty() => {
+            "MSH-18 empty, the service's default".to_owned()
+        }
+        CharsetChoice::Declared { .. } if ferry_hl7::encoding_for_msh18(declared).is_some() => {
+            format!("MSH-18 '{declared}'")
+        }
+        CharsetChoice::Declared { .. } => format!(
+            "MSH-18 '{declared}' is not a charset Ferry knows, so the service's default was used"
+        ),
+    }
 }
 
 fn search_values(message: &Hl7Message<'_>, fields: &[FieldPath]) -> Vec<SearchValue> {

@@ -3,7 +3,7 @@
 //! `ack_mode`. Nothing here does I/O.
 
 use bytes::Bytes;
-use ferry_adapter::{CharsetChoice, InboundMessage};
+use ferry_adapter::InboundMessage;
 use ferry_hl7::{
     AckCode, AckCondition, ErrorLocation, MshHeader, RequestedAcks, SplitOptions, scan_header,
     split_messages,
@@ -13,7 +13,7 @@ use ferry_message::ContentKind;
 use super::{Answering, Block, JUNK_PREVIEW, Receiver};
 use crate::answer::{APPLICATION_ERROR, REQUIRED_FIELD_MISSING, Refusal, SEGMENT_SEQUENCE_ERROR};
 use crate::codec::Framed;
-use crate::settings::{AckMode, InvalidCharset};
+use crate::settings::AckMode;
 
 impl Receiver {
     /// Turns a framed item into a block to store, or reports junk.
@@ -66,7 +66,7 @@ impl Receiver {
             }
         };
         let answering = self.answering(Some(&header));
-        if let Some(refusal) = self.check(&header, &bytes) {
+        if let Some(refusal) = self.check(&header) {
             return self.refused(bytes, Some(header), refusal, answering, origin);
         }
 
@@ -84,7 +84,7 @@ impl Receiver {
             ferry_hl7::Piece::Message(message) => {
                 let problem = scan_header(&message.bytes)
                     .ok()
-                    .and_then(|header| self.check(&header, &message.bytes));
+                    .and_then(|header| self.check(&header));
                 (message.bytes, problem)
             }
             ferry_hl7::Piece::Rejected { bytes, reason, .. } => {
@@ -94,19 +94,17 @@ impl Receiver {
         }
     }
 
-    /// What makes a message with a readable MSH unusable: no MSH-10, or bytes invalid in
-    /// its charset.
-    fn check(&self, header: &MshHeader, bytes: &[u8]) -> Option<Refusal> {
-        if header.control_id().trim().is_empty() {
-            let text = "MSH-10 (message control id) is empty";
-            let refusal = Refusal::new(AckCode::AR, REQUIRED_FIELD_MISSING, text)
-                .at(ErrorLocation::new("MSH", 1, 10));
-            return Some(refusal);
+    /// What makes a message with a readable MSH unusable before the engine looks at it:
+    /// no MSH-10, which an ACK must echo. (Bytes invalid in the charset are found by the
+    /// engine, which decodes the message anyway, as `invalid_charset: reject` asks.)
+    fn check(&self, header: &MshHeader) -> Option<Refusal> {
+        if !header.control_id().trim().is_empty() {
+            return None;
         }
-        let text = self.charset_problem(header, bytes)?;
+        let text = "MSH-10 (message control id) is empty";
         Some(
-            Refusal::new(self.config.nak_code, APPLICATION_ERROR, text)
-                .at(ErrorLocation::new("MSH", 1, 18)),
+            Refusal::new(AckCode::AR, REQUIRED_FIELD_MISSING, text)
+                .at(ErrorLocation::new("MSH", 1, 10)),
         )
     }
 
@@ -182,6 +180,7 @@ impl Receiver {
     pub(super) fn inbound(&self, bytes: Bytes, origin: &str) -> InboundMessage {
         let mut message = InboundMessage::new(ContentKind::Hl7v2, bytes);
         message.charset = self.config.charset;
+        message.invalid_text = self.config.invalid_charset;
         message.duplicates = self.config.duplicates;
         message.origin = Some(origin.to_owned());
         message
@@ -229,39 +228,6 @@ impl Receiver {
              was sent: set `response_from` and `application_ack_to` to send one",
             condition.as_str()
         ));
-    }
-
-    /// Why the bytes cannot be read in their charset, when `invalid_charset: reject`.
-    fn charset_problem(&self, header: &MshHeader, bytes: &[u8]) -> Option<String> {
-        if self.config.invalid_charset == InvalidCharset::Replace {
-            return None;
-        }
-        let declared = header.character_set();
-        let encoding = match self.config.charset {
-            CharsetChoice::Forced(encoding) => encoding,
-            CharsetChoice::Declared { default } => {
-                ferry_hl7::encoding_for_msh18(&declared).unwrap_or(default)
-            }
-        };
-        if encoding
-            .decode_without_bom_handling_and_without_replacement(bytes)
-            .is_some()
-        {
-            return None;
-        }
-        let known = ferry_hl7::encoding_for_msh18(&declared).is_some();
-        let declared = match (declared.trim().is_empty(), known) {
-            (true, _) => "MSH-18 empty, the service's default".to_owned(),
-            (false, true) => format!("MSH-18 '{declared}'"),
-            (false, false) => format!(
-                "MSH-18 '{declared}' is not a charset Ferry knows, so the service's default \
-                 was used"
-            ),
-        };
-        Some(format!(
-            "bytes not valid in {} ({declared})",
-            encoding.name()
-        ))
     }
 }
 
