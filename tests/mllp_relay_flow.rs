@@ -587,3 +587,75 @@ async fn a_silent_receiver_does_not_hold_the_shutdown_and_the_message_stays_queu
     .await;
     again.engine.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_connection_the_receiver_closed_is_replaced_without_a_retry() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let receiver_addr = listener.local_addr().unwrap();
+    // A receiver that answers one message per connection, then closes it.
+    let closer = tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let mut seen = Vec::new();
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut block = Vec::new();
+            while !block.ends_with(b"\x1c\r") {
+                let mut chunk = [0u8; 4096];
+                let n = stream.read(&mut chunk).await.unwrap();
+                block.extend_from_slice(&chunk[..n]);
+            }
+            let message = &block[1..block.len() - 2];
+            seen.push(control_id(message));
+            stream
+                .write_all(&ferry_mllp::frame(&ack(message, "AA")))
+                .await
+                .unwrap();
+            if seen.len() == 3 {
+                return seen;
+            }
+        }
+    });
+    let (_dir, running, addr) = start(&relay(receiver_addr, "", "", FAST_RETRY)).await;
+
+    let mut sender = Sender::connect(addr).await;
+    for n in 1..=3 {
+        sender.exchange(&m(n)).await;
+    }
+    assert_eq!(closer.await.unwrap(), ["MSG0001", "MSG0002", "MSG0003"]);
+    eventually("completed", WAIT, || {
+        running.count("Out", Status::Completed) == 3
+    })
+    .await;
+    let retried: Vec<u32> = running
+        .headers_for("Out")
+        .iter()
+        .map(|h| h.attempts)
+        .collect();
+    assert_eq!(retried, [0, 0, 0], "no failed attempt recorded");
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_max_connections_wait_their_turn() {
+    let receiver = Receiver::acking().await;
+    let limit = ", max_connections: 1";
+    let (_dir, running, addr) = start(&relay(receiver.addr, limit, "", FAST_RETRY)).await;
+
+    let mut first = Sender::connect(addr).await;
+    assert_eq!(msa(&first.exchange(&m(1)).await).0, "AA");
+    let mut second = Sender::connect(addr).await;
+    second.send(&m(2)).await;
+    assert_eq!(
+        second.reply(Duration::from_millis(500)).await,
+        None,
+        "waits in the backlog"
+    );
+
+    drop(first);
+    let reply = second
+        .reply(WAIT)
+        .await
+        .expect("served once the first has gone");
+    assert_eq!(msa(&reply), ("AA".into(), "MSG0002".into()));
+    running.stop().await;
+}
