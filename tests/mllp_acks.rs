@@ -374,15 +374,7 @@ async fn b28_discarding_duplicates_is_opt_in_and_keeps_the_copy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ack_mode_msh_sends_application_acks_back_through_an_operation() {
-    let downstream = Receiver::start(|message| {
-        let code = if control_id(message) == "E2" {
-            "AE"
-        } else {
-            "AA"
-        };
-        Some((Duration::ZERO, ack(message, code)))
-    })
-    .await;
+    let downstream = Receiver::answering("E2", "AE").await;
     let senders_listener = Receiver::acking().await;
     let settings = ", ack_mode: msh, response_from: Out, application_ack_to: Back";
     let yaml = service(settings, Some(downstream.addr))

@@ -469,15 +469,7 @@ async fn replies_that_are_not_acks_are_retried_until_a_real_ack() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn b31_one_bad_message_suspends_on_its_target_only() {
-    let a = Receiver::start(|message| {
-        let code = if control_id(message) == "MSG0052" {
-            "AE"
-        } else {
-            "AA"
-        };
-        Some((Duration::ZERO, ack(message, code)))
-    })
-    .await;
+    let a = Receiver::answering("MSG0052", "AE").await;
     let b = Receiver::acking().await;
     let yaml = format!(
         r#"

@@ -98,6 +98,19 @@ impl Receiver {
         Receiver::start(|message| Some((Duration::ZERO, ack(message, "AA")))).await
     }
 
+    /// A receiver that answers `code` to the message with MSH-10 `id` and AA to the rest.
+    pub async fn answering(id: &'static str, code: &'static str) -> Receiver {
+        Receiver::start(move |message| {
+            let code = if control_id(message) == id {
+                code
+            } else {
+                "AA"
+            };
+            Some((Duration::ZERO, ack(message, code)))
+        })
+        .await
+    }
+
     fn on(listener: TcpListener, respond: Respond) -> Receiver {
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
