@@ -13,6 +13,7 @@ use ferry_runtime::{Engine, EngineError, check_production, store_config};
 use ferry_store::{EventKind, EventLevel, NewEvent, SledStore, Store, StoreError};
 
 use crate::cli::{Cli, Command};
+use crate::registry::registry;
 
 const RUN_FAILED: u8 = 1;
 const INVALID: u8 = 2;
@@ -29,17 +30,6 @@ pub(crate) fn dispatch(cli: Cli) -> ExitCode {
         } => purge(&production, &older_than),
         Command::Load { command } => ferry_load::run(command),
     }
-}
-
-/// The adapters this binary knows.
-fn registry() -> Registry {
-    let mut registry = Registry::new();
-    registry
-        .add_service(ferry_file::FileServiceFactory)
-        .add_operation(ferry_file::FileOperationFactory)
-        .add_service(ferry_mllp::MllpServiceFactory)
-        .add_operation(ferry_mllp::MllpOperationFactory);
-    registry
 }
 
 /// Loads and checks a production completely; prints every problem found.

@@ -9,15 +9,13 @@ use ferry_production::Production;
 use ferry_runtime::Engine;
 use ferry_store::{Query, Store};
 
+/// The adapters the `ferry` binary registers: its own registry file, included.
+#[path = "../../src/registry.rs"]
+mod binary_registry;
+
 /// The adapters the `ferry` binary registers.
 pub fn registry() -> Registry {
-    let mut registry = Registry::new();
-    registry
-        .add_service(ferry_file::FileServiceFactory)
-        .add_operation(ferry_file::FileOperationFactory)
-        .add_service(ferry_mllp::MllpServiceFactory)
-        .add_operation(ferry_mllp::MllpOperationFactory);
-    registry
+    binary_registry::registry()
 }
 
 /// Writes `yaml` to `dir/production.yaml` and loads it, with `${DIR}` standing for `dir`.
