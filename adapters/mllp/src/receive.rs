@@ -261,25 +261,26 @@ impl Receiver {
     }
 
     /// Stores `blocks` in one write and appends their answers.
-    async fn store(&self, blocks: Vec<Block>, answers: &mut Vec<Vec<u8>>) -> Result<(), End> {
+    async fn store(&self, mut blocks: Vec<Block>, answers: &mut Vec<Vec<u8>>) -> Result<(), End> {
         if blocks.is_empty() {
             return Ok(());
         }
+        let counts: Vec<usize> = blocks.iter().map(|block| block.messages.len()).collect();
         let messages = blocks
-            .iter()
-            .flat_map(|block| block.messages.iter().cloned())
+            .iter_mut()
+            .flat_map(|block| std::mem::take(&mut block.messages))
             .collect();
-        let mut submitted = self
+        let submitted = self
             .ctx
             .intake
             .submit(messages)
             .await
             .map_err(|e| self.gone(e))?;
 
-        for block in blocks {
-            let rest = submitted.split_off(block.messages.len().min(submitted.len()));
-            let results = std::mem::replace(&mut submitted, rest);
-            answers.extend(self.answer(&block, &results));
+        let mut results = submitted.into_iter();
+        for (block, count) in blocks.iter().zip(counts) {
+            let own: Vec<Submitted> = results.by_ref().take(count).collect();
+            answers.extend(self.answer(block, &own));
         }
         Ok(())
     }
