@@ -301,10 +301,18 @@ async fn b07_closed_connections_end_and_a_partial_block_is_a_protocol_error() {
         assert_eq!(msa(&reply).0, "AA");
         if n % 2 == 0 {
             sender.stream.shutdown().await.unwrap();
+            // The end of the stream comes at once: a service that kept the connection
+            // would leave this read waiting for the whole timeout.
+            let closing = std::time::Instant::now();
             assert_eq!(
                 sender.reply(WAIT).await,
                 None,
                 "the service closes its side too"
+            );
+            assert!(
+                closing.elapsed() < Duration::from_secs(5),
+                "closed at once, not after {:?}",
+                closing.elapsed()
             );
         }
     }
