@@ -52,6 +52,7 @@ fn record(body: &Bytes) -> InboundRecord {
         }],
         duplicate_key: None,
         discard_duplicate: false,
+        skip_redelivery: false,
         disposition: Disposition::Enqueue {
             targets: vec![ItemName::from("router")],
         },

@@ -12,7 +12,7 @@ use std::sync::{Mutex, OnceLock};
 
 use async_trait::async_trait;
 use ferry_adapter::{
-    AdapterError, Delivered, Delivery, DeliveryError, Operation, OperationFactory,
+    AdapterError, Delivered, Delivery, DeliveryError, Operation, OperationFactory, Reporter,
 };
 use ferry_hl7::{AckReply, read_ack, scan_header};
 use ferry_message::{ContentKind, ItemName, NewBody};
@@ -69,7 +69,7 @@ enum Outcome {
 
 #[async_trait]
 impl Operation for MllpOperation {
-    async fn start(&self) -> Result<(), AdapterError> {
+    async fn start(&self, _report: &Reporter) -> Result<(), AdapterError> {
         if let Some(files) = &self.config.tls
             && self.tls.get().is_none()
         {

@@ -75,6 +75,11 @@ pub struct InboundMessage {
     /// Set when the adapter already knows the input is unusable (e.g. a file piece without
     /// an MSH segment): it is stored with status Error and this reason, never queued.
     pub rejected: Option<String>,
+    /// An id the sender gives this delivery and repeats when it delivers it again (an AMQP
+    /// message id). A message whose id the service stored within the store's duplicate
+    /// window is recognised and not stored again: [`Submitted::Accepted`] then names the
+    /// earlier message, with `already_stored` set.
+    pub delivery_id: Option<String>,
 }
 
 impl InboundMessage {
@@ -88,6 +93,7 @@ impl InboundMessage {
             duplicates: DuplicatePolicy::Flag,
             invalid_text: InvalidText::Replace,
             rejected: None,
+            delivery_id: None,
         }
     }
 }
@@ -105,6 +111,9 @@ pub enum Submitted {
         possible_duplicate: bool,
         /// Problems that did not stop it (e.g. bytes invalid in the declared charset).
         warnings: Vec<String>,
+        /// The message carried a delivery id stored before: nothing new was written and
+        /// `id` is the earlier message (a redelivery after a lost acknowledgement).
+        already_stored: bool,
     },
     /// Kept with status Error; the sender should get a negative acknowledgement.
     Rejected {
@@ -169,6 +178,11 @@ pub trait Intake: Send + Sync {
     /// targets' queues is at its limit (back-pressure). Returns false when the production
     /// is shutting down.
     async fn ready(&self) -> bool;
+
+    /// Whether the service may take input right now, without waiting: it is enabled and
+    /// none of its targets' queues is at its limit. For protocols that answer "busy, try
+    /// later" (HTTP 503) instead of making the sender wait.
+    fn has_room(&self) -> bool;
 
     /// Stores `messages` (one atomic write, one durable barrier) and queues the usable
     /// ones for the service's targets. When this returns `Ok`, every message is on disk:
@@ -250,6 +264,8 @@ pub struct ServiceContext {
     pub shutdown: CancellationToken,
     /// Whether the item is enabled; a disabled service takes no input.
     pub enabled: watch::Receiver<bool>,
+    /// Events about the service and its trouble (a cancelled consumer).
+    pub report: crate::Reporter,
 }
 
 impl std::fmt::Debug for ServiceContext {

@@ -18,6 +18,7 @@ mod inbound;
 mod listen;
 mod outbound;
 mod registry;
+mod report;
 mod settings;
 
 pub use folders::{FolderUse, ItemReference, same_folder, within_folder};
@@ -28,6 +29,7 @@ pub use inbound::{
 pub use listen::announce_listener;
 pub use outbound::{Delivered, Delivery, DeliveryError, FailureClass, Operation};
 pub use registry::{OperationFactory, Registry, ServiceFactory};
+pub use report::{EventLog, ReportLevel, Reporter, Trouble};
 pub use settings::{charset_choice, setting_problem};
 
 /// Why an adapter stopped or could not start.

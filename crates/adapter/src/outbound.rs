@@ -1,5 +1,7 @@
 //! What an operation adapter implements: deliver one message, say how it went.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use ferry_message::{Body, Header, NewBody};
 
@@ -46,6 +48,10 @@ pub struct DeliveryError {
     /// The far side's answer, when it gave one (a NAK): kept with the message so a person
     /// and a waiting service see exactly what the receiver said.
     pub response: Option<NewBody>,
+    /// For a retry: the earliest the far side wants to hear from Ferry again (HTTP
+    /// `Retry-After`). The engine waits at least this long, and gives up instead when the
+    /// wait would end after the operation's failure timeout.
+    pub retry_after: Option<Duration>,
 }
 
 impl DeliveryError {
@@ -55,6 +61,7 @@ impl DeliveryError {
             class: FailureClass::Retry,
             reason: reason.into(),
             response: None,
+            retry_after: None,
         }
     }
 
@@ -64,6 +71,7 @@ impl DeliveryError {
             class: FailureClass::Fail,
             reason: reason.into(),
             response: None,
+            retry_after: None,
         }
     }
 
@@ -73,12 +81,19 @@ impl DeliveryError {
         self
     }
 
+    /// The same failure, to be retried no sooner than `delay` from now.
+    pub fn with_retry_after(mut self, delay: Duration) -> Self {
+        self.retry_after = Some(delay);
+        self
+    }
+
     /// A failure a person must look at.
     pub fn suspend(reason: impl Into<String>) -> Self {
         DeliveryError {
             class: FailureClass::Suspend,
             reason: reason.into(),
             response: None,
+            retry_after: None,
         }
     }
 }
@@ -92,13 +107,17 @@ pub trait Operation: Send + Sync {
         Vec::new()
     }
 
-    /// Prepares for delivering (opens connections, checks folders). Called once before
-    /// the first delivery; a failure here is logged and retried by the engine.
+    /// Prepares for delivering (opens connections, declares what it needs, checks
+    /// folders). The engine calls it when the production starts, before any worker takes
+    /// a message; a failure puts the item in trouble with the error's text, and the engine
+    /// calls it again after a capped backoff, so no message spends its retries on an
+    /// operation that never started. `report` stays valid for the operation's life: keep
+    /// a clone to report trouble found while delivering (a broker blocking publishers).
     ///
     /// # Errors
     ///
     /// [`AdapterError`] when the operation cannot get ready.
-    async fn start(&self) -> Result<(), AdapterError> {
+    async fn start(&self, _report: &crate::Reporter) -> Result<(), AdapterError> {
         Ok(())
     }
 

@@ -68,6 +68,9 @@ pub struct ItemStatus {
     pub queue_depth: u64,
     /// The address it listens on, for a service that listens and has bound.
     pub listening: Option<std::net::SocketAddr>,
+    /// Why its adapter cannot work although it runs (a cancelled consumer, a broker
+    /// blocking publishers, an operation that could not start).
+    pub trouble: Option<ferry_adapter::Trouble>,
 }
 
 /// A running production.
@@ -102,9 +105,11 @@ impl Engine {
 
         let events = EventSink::new(store.clone());
         log_recovery(&recovery);
+        let log: Arc<dyn ferry_adapter::EventLog> = Arc::new(events.clone());
+        let states = production.items.iter().map(|item| item_state(item, &log));
         let shared = Arc::new(Shared {
             store,
-            items: Items::new(production.items.iter().map(item_state).collect()),
+            items: Items::new(states.collect()),
             events,
             replies: ReplyHub::default(),
             search_fields: production.store.search_fields.clone(),
@@ -164,6 +169,7 @@ impl Engine {
                 enabled: state.is_enabled(),
                 queue_depth: self.shared.store.queue_depth(&state.name),
                 listening: *state.listening.lock().unwrap_or_else(|e| e.into_inner()),
+                trouble: state.report.current_trouble(),
             })
             .collect()
     }
@@ -324,7 +330,7 @@ fn log_recovery(recovery: &RecoveryReport) {
 }
 
 /// The run-time state of an item, with the items it can send to.
-fn item_state(item: &Item) -> ItemState {
+fn item_state(item: &Item, log: &Arc<dyn ferry_adapter::EventLog>) -> ItemState {
     let mut downstream = item.targets.clone();
     if let Some(router) = &item.router {
         for rule in &router.rules {
@@ -348,6 +354,7 @@ fn item_state(item: &Item) -> ItemState {
         queue_limit: item.queue_limit,
         downstream,
         listening: std::sync::Mutex::new(None),
+        report: ferry_adapter::Reporter::new(item.name.clone(), log.clone()),
     }
 }
 
@@ -364,6 +371,7 @@ fn spawn_item(shared: &Arc<Shared>, tasks: &TaskTracker, item: &Item, built: Bui
                 intake: Arc::new(intake),
                 shutdown: shared.shutdown.clone(),
                 enabled: state.enabled.subscribe(),
+                report: state.report.clone(),
             };
             let shared = shared.clone();
             let name = item.name.clone();

@@ -74,6 +74,24 @@ impl EventSink {
     }
 }
 
+/// Adapters' events go to the same log; warnings and errors are rate-limited per text, as
+/// an adapter reports the same failure on every reconnect.
+impl ferry_adapter::EventLog for EventSink {
+    fn record(&self, item: &ItemName, level: ferry_adapter::ReportLevel, text: String) {
+        let (level, kind) = match level {
+            ferry_adapter::ReportLevel::Info => (EventLevel::Info, EventKind::Started),
+            ferry_adapter::ReportLevel::Warn => (EventLevel::Warn, EventKind::Warning),
+            ferry_adapter::ReportLevel::Error => (EventLevel::Error, EventKind::Failed),
+        };
+        let event = item_event(level, kind, item, None, text);
+        if level == EventLevel::Info {
+            EventSink::record(self, event);
+        } else {
+            self.record_repeating("adapter", event);
+        }
+    }
+}
+
 /// Builds an event about an item.
 pub(crate) fn item_event(
     level: EventLevel,

@@ -50,9 +50,13 @@ impl ServiceIntake {
                     },
                 };
                 let discard_duplicate = message.duplicates == DuplicatePolicy::Discard;
+                let delivery_key = message
+                    .delivery_id
+                    .as_deref()
+                    .map(|id| delivery_key(&self.item.name, id));
                 let duplicate_key = match message.duplicates {
                     DuplicatePolicy::Off => None,
-                    _ => inspection.duplicate_key,
+                    _ => delivery_key.or(inspection.duplicate_key),
                 };
                 let record = InboundRecord {
                     source: self.item.name.clone(),
@@ -65,6 +69,7 @@ impl ServiceIntake {
                     search: inspection.search.clone(),
                     duplicate_key,
                     discard_duplicate,
+                    skip_redelivery: delivery_key.is_some() && duplicate_key.is_some(),
                     disposition,
                 };
                 (record, inspection)
@@ -153,6 +158,16 @@ struct RequestWait<'a> {
     receipt: Option<tokio::sync::oneshot::Sender<Submitted>>,
 }
 
+/// The duplicate key of a delivery id: the sender's identity of a delivery replaces the
+/// content digest, so a redelivery is recognised even when the bytes were re-encoded.
+fn delivery_key(source: &ItemName, delivery_id: &str) -> [u8; 16] {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(source.as_str().as_bytes());
+    hasher.update(b"\0delivery id\0");
+    hasher.update(delivery_id.as_bytes());
+    hasher.digest128().to_be_bytes()
+}
+
 fn submitted(accepted: Accepted, inspection: Inspection) -> Submitted {
     let id = accepted
         .headers
@@ -166,12 +181,18 @@ fn submitted(accepted: Accepted, inspection: Inspection) -> Submitted {
             session: accepted.session,
             possible_duplicate: accepted.possible_duplicate,
             warnings: inspection.warnings,
+            already_stored: accepted.already_stored,
         },
     }
 }
 
 #[async_trait]
 impl Intake for ServiceIntake {
+    fn has_room(&self) -> bool {
+        let store = self.shared.store.as_ref();
+        self.item.is_enabled() && self.shared.items.has_room(store, &self.targets)
+    }
+
     async fn ready(&self) -> bool {
         let shutdown = &self.shared.shutdown;
         if !self.item.wait_enabled(shutdown).await {

@@ -32,6 +32,8 @@ pub(crate) struct ItemState {
     pub(crate) downstream: Vec<ItemName>,
     /// The address a listening service bound.
     pub(crate) listening: std::sync::Mutex<Option<std::net::SocketAddr>>,
+    /// The item's events and its adapter's trouble.
+    pub(crate) report: ferry_adapter::Reporter,
 }
 
 /// Every item's state, by name.
@@ -63,6 +65,14 @@ impl Items {
                 state.work.notify_waiters();
             }
         }
+    }
+
+    /// Whether every one of `targets` has room in its queue now.
+    pub(crate) fn has_room(&self, store: &dyn Store, targets: &[ItemName]) -> bool {
+        targets
+            .iter()
+            .filter_map(|t| self.by_name.get(t))
+            .all(|state| store.queue_depth(&state.name) < state.queue_limit)
     }
 
     /// Waits until every one of `targets` has room in its queue. Returns false when

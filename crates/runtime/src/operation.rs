@@ -1,13 +1,22 @@
-//! Delivering through an operation: the retry policy, the failure timeout, and the final
-//! state of every message.
+//! Delivering through an operation: starting its adapter, the retry policy, the failure
+//! timeout, and the final state of every message.
 //!
-//! A message is delivered until the adapter accepts it, refuses it for good, asks for a
-//! person, or its failure timeout passes. Between attempts the worker holds the message
-//! (pool 1 keeps strict order: nothing overtakes a failing message); a shutdown or a
-//! disable during the wait returns the message to the head of its queue. The failure
-//! timeout counts from the first attempt since the message was last taken.
+//! The adapter is started before any worker takes a message; until it starts, the item is
+//! in trouble and nothing is taken, so no message spends its retries on an operation that
+//! cannot work. A message is then delivered until the adapter accepts it, refuses it for
+//! good, asks for a person, or its failure timeout passes. Between attempts the worker
+//! holds the message (pool 1 keeps strict order: nothing overtakes a failing message); a
+//! shutdown or a disable during the wait returns the message to the head of its queue. The
+//! failure timeout counts from the first attempt since the message was last taken.
+//!
+//! The backoff belongs to the far side, not to one message: after a failure every worker
+//! of the operation waits until the same instant (with a little jitter, added, never
+//! taken off), so a pool of N does not hit a failing server N times as often. A far side
+//! that names its own wait (HTTP `Retry-After`) gets at least that wait.
 
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ferry_adapter::{Delivered, Delivery, DeliveryError, FailureClass, Operation, ReplyOutcome};
@@ -25,14 +34,26 @@ use crate::worker::complete;
 /// How long a delivery in progress may go on once the production stops.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// The first wait before starting an adapter again after it failed to start.
+const START_RETRY_FIRST: Duration = Duration::from_secs(1);
+
+/// The longest wait between two tries to start an adapter.
+const START_RETRY_CAP: Duration = Duration::from_secs(60);
+
+/// The most jitter adds to a backoff, as a fraction of it.
+const JITTER: f64 = 0.1;
+
 /// Runs deliveries of one operation item.
 pub(crate) struct OperationRunner {
     shared: Arc<Shared>,
     item: Arc<ItemState>,
     operation: Arc<dyn Operation>,
     policy: RetryPolicy,
-    /// Whether `Operation::start` has succeeded yet.
-    started: Mutex<bool>,
+    /// Held while the adapter is being started; `started` says whether it has been.
+    starting: Mutex<()>,
+    started: AtomicBool,
+    /// No attempt starts before this instant: the far side's backoff, shared by the pool.
+    not_before: std::sync::Mutex<Option<Instant>>,
 }
 
 /// How one message's deliveries ended.
@@ -56,8 +77,41 @@ impl OperationRunner {
             item,
             operation,
             policy,
-            started: Mutex::new(false),
+            starting: Mutex::new(()),
+            started: AtomicBool::new(false),
+            not_before: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Starts the adapter if it has not started, trying again after a capped backoff
+    /// while it fails (the item is in trouble meanwhile). Returns false when the
+    /// production stops or the item is disabled first.
+    pub(crate) async fn ensure_started(&self) -> bool {
+        if self.started.load(Ordering::Acquire) {
+            return true;
+        }
+        let _starting = self.starting.lock().await;
+        let mut delay = START_RETRY_FIRST;
+        while !self.started.load(Ordering::Acquire) {
+            if self.shared.shutdown.is_cancelled() {
+                return false;
+            }
+            match self.operation.start(&self.item.report).await {
+                Ok(()) => {
+                    self.item.report.recovered();
+                    self.started.store(true, Ordering::Release);
+                }
+                Err(error) => {
+                    let reason = format!("{}; trying again in {}", error.message, humanize(delay));
+                    self.item.report.trouble("not started", reason);
+                    if !self.wait(delay).await {
+                        return false;
+                    }
+                    delay = (delay * 2).min(START_RETRY_CAP);
+                }
+            }
+        }
+        true
     }
 
     /// Delivers one leased message and records how it ended.
@@ -106,9 +160,14 @@ impl OperationRunner {
 
     /// Tries until the message is delivered, fails for good, or the wait is interrupted.
     async fn attempts(&self, lease: &mut Lease, body: &Body) -> Ending {
-        let first_attempt = Instant::now();
+        let mut first_attempt = None;
         let mut delay = self.policy.interval;
         loop {
+            if !self.wait_for_turn().await {
+                return Ending::Released;
+            }
+            let first_attempt = *first_attempt.get_or_insert_with(Instant::now);
+
             let error = match self.attempt_until_shutdown(lease, body).await {
                 Some(Ok(delivered)) => return Ending::Delivered(delivered),
                 Some(Err(error)) => error,
@@ -124,22 +183,64 @@ impl OperationRunner {
                 FailureClass::Retry => {}
             }
 
-            let mut wait = delay;
-            if let Some(limit) = self.policy.failure_timeout {
-                let elapsed = first_attempt.elapsed();
-                if elapsed >= limit {
-                    let outcome = self.give_up(limit, &error);
-                    return Ending::Failed(outcome, error.response);
-                }
-                // The last attempt happens when the timeout ends, not a backoff later.
-                wait = wait.min(limit - elapsed);
-            }
-
+            let wait = match self.retry_wait(delay, first_attempt, &error) {
+                Ok(wait) => wait,
+                Err(outcome) => return Ending::Failed(outcome, error.response),
+            };
             self.note_retry(lease, &error, wait);
-            if !self.wait(wait).await {
-                return Ending::Released;
-            }
+            self.hold_back(wait);
             delay = next_delay(delay, &self.policy);
+        }
+    }
+
+    /// How long to wait before the next attempt: the backoff `delay` or the far side's
+    /// `Retry-After`, whichever is longer, plus jitter. The final outcome instead when the
+    /// failure timeout has passed, or when the far side's wait would outlast it.
+    fn retry_wait(
+        &self,
+        delay: Duration,
+        first_attempt: Instant,
+        error: &DeliveryError,
+    ) -> Result<Duration, Outcome> {
+        let asked = error.retry_after.unwrap_or_default();
+        let mut wait = with_jitter(delay).max(asked);
+        let Some(limit) = self.policy.failure_timeout else {
+            return Ok(wait);
+        };
+
+        let elapsed = first_attempt.elapsed();
+        if elapsed >= limit {
+            return Err(self.give_up(limit, &error.reason));
+        }
+        if elapsed + asked > limit {
+            let reason = format!(
+                "the far side asked to wait {} before trying again, past the failure \
+                 timeout; last error: {}",
+                humanize(asked),
+                error.reason
+            );
+            return Err(self.give_up(limit, &reason));
+        }
+
+        // The last attempt happens when the timeout ends, not a backoff later.
+        wait = wait.min(limit - elapsed);
+        Ok(wait)
+    }
+
+    /// Makes every worker of the operation wait `wait` from now before its next attempt.
+    fn hold_back(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut not_before = self.not_before.lock().unwrap_or_else(|e| e.into_inner());
+        *not_before = Some(not_before.map_or(until, |current| current.max(until)));
+    }
+
+    /// Waits until the operation's backoff instant; false when the production stops or
+    /// the item is disabled first.
+    async fn wait_for_turn(&self) -> bool {
+        let until = *self.not_before.lock().unwrap_or_else(|e| e.into_inner());
+        match until.map(|until| until.saturating_duration_since(Instant::now())) {
+            Some(wait) if !wait.is_zero() => self.wait(wait).await,
+            _ => true,
         }
     }
 
@@ -171,18 +272,8 @@ impl OperationRunner {
         }
     }
 
-    /// One attempt: start the adapter if it never started, then deliver.
+    /// One attempt.
     async fn attempt(&self, lease: &Lease, body: &Body) -> Result<Delivered, DeliveryError> {
-        {
-            let mut started = self.started.lock().await;
-            if !*started {
-                self.operation
-                    .start()
-                    .await
-                    .map_err(|e| DeliveryError::retry(format!("could not start: {}", e.message)))?;
-                *started = true;
-            }
-        }
         let delivery = Delivery {
             header: &lease.header,
             body,
@@ -213,11 +304,10 @@ impl OperationRunner {
     }
 
     /// The final state after the failure timeout, per the operation's `on_failure`.
-    fn give_up(&self, limit: Duration, error: &DeliveryError) -> Outcome {
+    fn give_up(&self, limit: Duration, last_error: &str) -> Outcome {
         let reason = format!(
-            "failure timeout of {} passed; last error: {}",
-            humanize(limit),
-            error.reason
+            "failure timeout of {} passed; last error: {last_error}",
+            humanize(limit)
         );
         match self.policy.on_failure {
             FailureAction::Error => Outcome::Error(reason),
@@ -318,6 +408,14 @@ fn next_delay(delay: Duration, policy: &RetryPolicy) -> Duration {
     delay
         .mul_f64(policy.backoff.max(1.0))
         .min(policy.max_interval)
+}
+
+/// `delay` lengthened by a random fraction of up to [`JITTER`], so the workers of several
+/// operations failing at once do not come back in step.
+fn with_jitter(delay: Duration) -> Duration {
+    let random = RandomState::new().hash_one(Instant::now());
+    let fraction = (random % 1_000) as f64 / 1_000.0;
+    delay.mul_f64(1.0 + JITTER * fraction)
 }
 
 /// `250ms`, `1.5s`, `2.0m`: how durations read in events.

@@ -39,6 +39,11 @@ pub(crate) async fn run(shared: Arc<Shared>, item: Arc<ItemState>, processor: Pr
         if shutdown.is_cancelled() || !item.wait_enabled(&shutdown).await {
             break;
         }
+        if let Processor::Operation(runner) = &processor
+            && !runner.ensure_started().await
+        {
+            continue;
+        }
         let store = shared.store.as_ref();
         if !shared
             .items

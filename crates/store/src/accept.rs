@@ -5,7 +5,7 @@
 //! no targets is kept as one Discarded header (target = the service), so it is never lost
 //! without a trace.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::PoisonError;
 
 use ferry_message::{BodyId, Header, ItemName, MessageId, SessionId, Status};
@@ -40,7 +40,7 @@ impl SledStore {
         let ids = records.iter().map(|r| 1 + header_count(r)).sum::<usize>() + events.len();
         let mut stamp = self.clock.stamp(ids)?;
         let mut writer = Writer::new(self);
-        let mut seen = HashSet::new();
+        let mut seen = HashMap::new();
 
         let mut accepted = Vec::with_capacity(records.len());
         for record in records {
@@ -57,11 +57,21 @@ impl SledStore {
         writer: &mut Writer<'_>,
         stamp: &mut Stamp,
         record: InboundRecord,
-        seen: &mut HashSet<[u8; 16]>,
+        seen: &mut HashMap<[u8; 16], MessageId>,
     ) -> Result<Accepted, StoreError> {
+        let earlier = self.earlier_duplicate(record.duplicate_key, stamp, seen)?;
+        if let Some(earlier) = earlier.filter(|_| record.skip_redelivery) {
+            return Ok(Accepted {
+                session: SessionId::from(earlier),
+                headers: vec![earlier],
+                possible_duplicate: true,
+                already_stored: true,
+            });
+        }
+        let possible_duplicate = earlier.is_some();
+
         let body = BodyId(stamp.id()?);
         writer.body(body, &record.body)?;
-        let possible_duplicate = self.is_duplicate(record.duplicate_key, stamp, seen)?;
 
         let first = MessageId(stamp.id()?);
         let session = SessionId::from(first);
@@ -110,38 +120,40 @@ impl SledStore {
                 time: stamp.micros(),
             })?;
             writer.insert(&keys::duplicate(&digest), value);
-            seen.insert(digest);
+            seen.insert(digest, first);
         }
 
         Ok(Accepted {
             session,
             headers,
             possible_duplicate,
+            already_stored: false,
         })
     }
 
-    /// True when `digest` was accepted within the duplicate window (or earlier in this
-    /// call).
-    fn is_duplicate(
+    /// The first header of the record accepted with `digest` within the duplicate window
+    /// (or earlier in this call), if any.
+    fn earlier_duplicate(
         &self,
         digest: Option<[u8; 16]>,
         stamp: &Stamp,
-        seen: &HashSet<[u8; 16]>,
-    ) -> Result<bool, StoreError> {
+        seen: &HashMap<[u8; 16], MessageId>,
+    ) -> Result<Option<MessageId>, StoreError> {
         let Some(digest) = digest else {
-            return Ok(false);
+            return Ok(None);
         };
-        if seen.contains(&digest) {
-            return Ok(true);
+        if let Some(id) = seen.get(&digest) {
+            return Ok(Some(*id));
         }
 
         let key = keys::duplicate(&digest);
         let Some(value) = self.db.get(key)? else {
-            return Ok(false);
+            return Ok(None);
         };
         let last: DuplicateRecord = codec::decode(&key, &value)?;
         let window = i64::try_from(self.duplicate_window.as_micros()).unwrap_or(i64::MAX);
-        Ok(stamp.micros().saturating_sub(last.time) <= window)
+        let recent = stamp.micros().saturating_sub(last.time) <= window;
+        Ok(recent.then_some(MessageId(last.message)))
     }
 }
 

@@ -53,6 +53,10 @@ pub struct InboundRecord {
     /// Store a possible duplicate with status Discarded instead of queueing it (a
     /// service's opt-in `duplicates: discard`). It is kept, never dropped.
     pub discard_duplicate: bool,
+    /// `duplicate_key` identifies the sender's delivery (an AMQP message id) rather than
+    /// its content: a record whose key was accepted within the window is the same
+    /// delivery again, and nothing is written for it.
+    pub skip_redelivery: bool,
     /// Queue it, or keep it as rejected input.
     pub disposition: Disposition,
 }
@@ -82,6 +86,10 @@ pub struct Accepted {
     pub headers: Vec<MessageId>,
     /// True when duplicate detection flagged the record.
     pub possible_duplicate: bool,
+    /// True for a redelivery of a record accepted before (see
+    /// [`InboundRecord::skip_redelivery`]): nothing was written, and `session` and
+    /// `headers` name the earlier record's first header.
+    pub already_stored: bool,
 }
 
 /// A message taken off an item's queue by one worker. Holding a lease is the right to

@@ -48,6 +48,7 @@ pub fn record(source: &str, targets: &[&str], control_id: &str) -> InboundRecord
         search: vec![msh10(control_id)],
         duplicate_key: None,
         discard_duplicate: false,
+        skip_redelivery: false,
         disposition: Disposition::Enqueue {
             targets: targets.iter().map(|t| ItemName::from(*t)).collect(),
         },
