@@ -260,19 +260,19 @@ async fn the_backoff_holds_back_the_whole_pool() {
     for one in &submitted {
         wait_for_status(&started.engine, one, Status::Completed).await;
     }
-    let script = started.script.lock().unwrap();
-    let failed_at = script.failures[0];
+    let (attempts, failed_at) = {
+        let script = started.script.lock().unwrap();
+        (script.attempts.clone(), script.failures[0])
+    };
     // A worker may begin an attempt in the instant before the failure is recorded; none
     // may begin one during the backoff.
-    let during_backoff = script
-        .attempts
+    let during_backoff = attempts
         .iter()
         .filter(|(at, _)| *at > failed_at + Duration::from_millis(10))
         .filter(|(at, _)| *at < failed_at + Duration::from_millis(600))
         .count();
-    assert_eq!(during_backoff, 0, "attempts: {:?}", script.attempts);
-    assert_eq!(script.attempts.len(), 9, "8 deliveries and one retry");
-    drop(script);
+    assert_eq!(during_backoff, 0, "attempts: {attempts:?}");
+    assert_eq!(attempts.len(), 9, "8 deliveries and one retry");
     started.engine.shutdown().await.unwrap();
 }
 

@@ -8,6 +8,7 @@ pub mod corpus;
 pub mod hl7;
 pub mod inproc;
 pub mod mllp;
+pub mod rabbit;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
