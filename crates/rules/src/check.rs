@@ -2,16 +2,16 @@
 //!
 //! A test that could never change its answer, or that mixes kinds the language keeps
 //! apart, is refused here when the production loads instead of quietly never matching at
-//! run time: two fixed values compared, true/false against text, a number against a
-//! property that is never a number, a presence test on a fixed value. Invariant: every
-//! test the parser builds has passed the check for its form, so evaluation meets only the
-//! combinations documented in `value.rs`.
+//! run time: two fixed values compared, true/false against text (JSON pointers may meet
+//! them: JSON has booleans), a number against a property that is never a number, a
+//! presence test on a fixed value. Invariant: every test the parser builds has passed the
+//! check for its form, so evaluation meets only the combinations documented in `value.rs`.
 
 use ferry_hl7::FieldPath;
 
 use crate::error::{RuleError, Span};
 use crate::expr::{CompareOp, Expr};
-use crate::operand::{Literal, Operand, Property};
+use crate::operand::{self, Literal, Operand, Property};
 
 /// An operand with the span it was written at.
 #[derive(Debug, Clone)]
@@ -23,7 +23,10 @@ pub(crate) struct Spanned<T> {
 /// What kind of value an operand gives, as far as the checks care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
+    /// An HL7 field or an XML path: text read from the message.
     Field,
+    /// A JSON pointer: text read from the message, or `true`/`false`.
+    Json,
     TextProperty,
     Flag,
     Text,
@@ -34,7 +37,8 @@ enum Kind {
 impl Kind {
     fn of(operand: &Operand) -> Kind {
         match operand {
-            Operand::Hl7(_) => Kind::Field,
+            Operand::Hl7(_) | Operand::Xml(_) => Kind::Field,
+            Operand::Json(_) => Kind::Json,
             Operand::Property(property) if property.is_flag() => Kind::Flag,
             Operand::Property(_) => Kind::TextProperty,
             Operand::Literal(Literal::Text(_)) => Kind::Text,
@@ -110,9 +114,13 @@ fn boolean_comparison(
     if Kind::of(&boolean.value) == Kind::Flag {
         return Err(flag_misused(boolean, other.span));
     }
+    // JSON has true and false of its own; HL7 and XML only have text.
+    if Kind::of(&other.value) == Kind::Json {
+        return Ok(());
+    }
     Err(RuleError::new(
         boolean.span,
-        "true and false compare only with msg.duplicate",
+        "true and false compare only with msg.duplicate and JSON pointers",
     )
     .hint(format!(
         "to compare with the text, quote it: \"{}\"",
@@ -148,7 +156,7 @@ fn number_against_text(
 /// A fixed value, or a flag (which is always present).
 pub(crate) fn presence(subject: &Spanned<Operand>, test: Spanned<&str>) -> Result<(), RuleError> {
     match Kind::of(&subject.value) {
-        Kind::Field | Kind::TextProperty => Ok(()),
+        Kind::Field | Kind::Json | Kind::TextProperty => Ok(()),
         Kind::Flag => Err(RuleError::new(
             test.span,
             format!("{} is always true or false, never missing", subject.value),
@@ -165,7 +173,7 @@ pub(crate) fn presence(subject: &Spanned<Operand>, test: Spanned<&str>) -> Resul
 /// A fixed value or a flag on the left of `in`.
 pub(crate) fn member_subject(subject: &Spanned<Operand>) -> Result<(), RuleError> {
     match Kind::of(&subject.value) {
-        Kind::Field | Kind::TextProperty => Ok(()),
+        Kind::Field | Kind::Json | Kind::TextProperty => Ok(()),
         Kind::Flag => Err(flag_misused(subject, subject.span)),
         Kind::Text | Kind::Number | Kind::Bool => Err(fixed_subject(subject, "in")),
     }
@@ -188,14 +196,16 @@ pub(crate) fn list_item(
             "a list holds quoted text or numbers, not true or false",
         )
         .hint(format!("quote text: \"{}\"", item.value))),
-        Operand::Hl7(_) | Operand::Property(_) => Err(RuleError::new(
-            item.span,
-            "a list holds fixed values: quoted text or numbers",
-        )
-        .hint(format!(
-            "to compare two fields, write {} = {}",
-            subject.value, item.value
-        ))),
+        Operand::Hl7(_) | Operand::Xml(_) | Operand::Json(_) | Operand::Property(_) => {
+            Err(RuleError::new(
+                item.span,
+                "a list holds fixed values: quoted text or numbers",
+            )
+            .hint(format!(
+                "to compare two fields, write {} = {}",
+                subject.value, item.value
+            )))
+        }
     }
 }
 
@@ -215,7 +225,7 @@ pub(crate) fn text_test(
 
     for side in [subject, needle] {
         match Kind::of(&side.value) {
-            Kind::Field | Kind::TextProperty | Kind::Text => {}
+            Kind::Field | Kind::Json | Kind::TextProperty | Kind::Text => {}
             Kind::Number => {
                 return Err(
                     RuleError::new(side.span, "contains and starts with test text")
@@ -242,14 +252,16 @@ pub(crate) fn alone(operand: Spanned<Operand>) -> Result<Expr, RuleError> {
     match operand.value {
         Operand::Literal(Literal::Bool(value)) => Ok(Expr::Const(value)),
         Operand::Property(property) if property.is_flag() => Ok(Expr::Flag(operand.value)),
-        Operand::Hl7(_) | Operand::Property(_) => Err(RuleError::new(
-            operand.span,
-            format!("{} alone is not a test", operand.value),
-        )
-        .hint(format!(
-            "test it ({0} exists) or compare it ({0} = \"…\")",
-            operand.value
-        ))),
+        Operand::Hl7(_) | Operand::Xml(_) | Operand::Json(_) | Operand::Property(_) => {
+            Err(RuleError::new(
+                operand.span,
+                format!("{} alone is not a test", operand.value),
+            )
+            .hint(format!(
+                "test it ({0} exists) or compare it ({0} = \"…\")",
+                operand.value
+            )))
+        }
         Operand::Literal(_) => Err(RuleError::new(operand.span, "a value alone is not a test")
             .hint(quoted_path_hint(&operand.value).unwrap_or_else(|| {
                 format!("compare a field with it: MSH-9.1 = {}", operand.value)
@@ -272,8 +284,11 @@ fn quoted_path_hint(operand: &Operand) -> Option<String> {
     let Operand::Literal(Literal::Text(text)) = operand else {
         return None;
     };
+    let prefixed = text.contains(':') && operand::from_word(text, Span::new(0, 0)).is_ok();
     let what = if FieldPath::parse(text).is_ok() {
         "field"
+    } else if prefixed {
+        "value at that path"
     } else if Property::from_name(text).is_some() {
         "property"
     } else {

@@ -11,8 +11,10 @@ use ferry_hl7::{FieldPath, FieldValue};
 
 use crate::error::{RuleError, Span};
 use crate::expr::Expr;
+use crate::json_pointer::JsonPointer;
 use crate::operand::Property;
 use crate::parser;
+use crate::xml_path::XmlPath;
 
 /// One message as a condition sees it.
 ///
@@ -26,6 +28,22 @@ pub trait Document {
 
     /// A message property; [`Property::Duplicate`] as `Text("true")` or `Text("false")`.
     fn property(&self, property: Property) -> FieldValue<'_>;
+
+    /// The value at an XML path, read from the body's text with [`XmlPath::read`]
+    /// ([`FieldValue::Missing`] for a message that is not XML).
+    ///
+    /// The default reads nothing, so a document that never holds XML need not say so.
+    fn xml(&self, _path: &XmlPath) -> FieldValue<'_> {
+        FieldValue::Missing
+    }
+
+    /// The value a JSON pointer names, read from the body parsed once with
+    /// [`JsonPointer::read`] ([`FieldValue::Missing`] for a message that is not JSON).
+    ///
+    /// The default reads nothing, so a document that never holds JSON need not say so.
+    fn json(&self, _pointer: &JsonPointer) -> FieldValue<'_> {
+        FieldValue::Missing
+    }
 }
 
 /// A compiled routing condition.

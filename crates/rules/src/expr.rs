@@ -68,13 +68,17 @@ pub(crate) enum Presence {
 }
 
 impl Presence {
-    /// Null is present: it says "delete the old value", which is information.
+    /// Null is present: it says "delete the old value", which is information. Empty text
+    /// (an XML element or a JSON string with none) exists but is empty; an HL7 field is
+    /// never empty text, so for HL7 `is empty` is exactly "missing".
     fn holds(self, value: &Value<'_>) -> bool {
         let missing = matches!(value, Value::Read(FieldValue::Missing));
         let null = matches!(value, Value::Read(FieldValue::Null));
+        let empty = missing || value.text() == Some("");
         match self {
-            Presence::Exists | Presence::NotEmpty => !missing,
-            Presence::Empty => missing,
+            Presence::Exists => !missing,
+            Presence::NotEmpty => !empty,
+            Presence::Empty => empty,
             Presence::Null => null,
             Presence::NotNull => !null,
         }

@@ -3,7 +3,9 @@
 //! Owns the token vocabulary: punctuation, comparison operators, quoted strings, numbers,
 //! keywords, `msg.` properties, and words (field paths, or mistakes the parser explains).
 //! A word is a maximal run of characters that are neither white space nor one of
-//! `( ) , = ! < > " ' & |`; so `PID-3[2].1` is one token and `MSH-9.1="ADT"` three.
+//! `( ) , = ! < > " ' & |`; so `PID-3[2].1` is one token and `MSH-9.1="ADT"` three. In a
+//! word starting `xml:`, `()` right after the word is part of it, so `xml:/a/text()` is one
+//! token.
 //!
 //! Invariants: every token and every error carries its exact byte span; each call consumes
 //! at least one character or returns [`TokenKind::End`]; after an error the lexer is at the
@@ -233,9 +235,16 @@ impl<'s> Lexer<'s> {
 
     fn word(&mut self) -> Result<Token<'s>, RuleError> {
         let rest = self.rest();
-        let len = rest
-            .find(|c: char| c.is_whitespace() || DELIMITERS.contains(&c))
-            .unwrap_or(rest.len());
+        let word_end = |from: usize| {
+            rest[from..]
+                .find(|c: char| c.is_whitespace() || DELIMITERS.contains(&c))
+                .map_or(rest.len(), |at| from + at)
+        };
+        let mut len = word_end(0);
+        // An XML path may end in `text()`: its `()` belongs to the path, not to grouping.
+        if has_xml_prefix(rest) && rest[len..].starts_with("()") {
+            len = word_end(len + 2);
+        }
         let word = &rest[..len];
         let span = Span::new(self.pos, len);
 
@@ -276,6 +285,11 @@ fn not_a_number(word: &str, span: Span) -> RuleError {
         "numbers are written like 42, -7 or 0.5; quote text: {}",
         quote(word)
     ))
+}
+
+fn has_xml_prefix(word: &str) -> bool {
+    word.get(..4)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("xml:"))
 }
 
 fn has_property_prefix(word: &str) -> bool {
@@ -333,6 +347,31 @@ mod tests {
                 TokenKind::Compare(CompareOp::Ne),
                 TokenKind::Number(Number::parse_literal("-5").unwrap()),
                 TokenKind::RParen,
+            ]
+        );
+    }
+
+    #[test]
+    fn xml_paths_keep_their_text_parentheses() {
+        assert_eq!(
+            kinds("(xml:/a/text()=\"x\")xml:/b ()"),
+            vec![
+                TokenKind::LParen,
+                TokenKind::Word("xml:/a/text()"),
+                TokenKind::Compare(CompareOp::Eq),
+                TokenKind::Text("x".to_owned()),
+                TokenKind::RParen,
+                TokenKind::Word("xml:/b"),
+                TokenKind::LParen,
+                TokenKind::RParen,
+            ]
+        );
+        assert_eq!(
+            kinds("json:/text()"),
+            vec![
+                TokenKind::Word("json:/text"),
+                TokenKind::LParen,
+                TokenKind::RParen
             ]
         );
     }

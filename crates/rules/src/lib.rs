@@ -9,6 +9,10 @@
 //!   offending token; [`always`] is the condition of a rule without `when:`.
 //! - [`Condition::matches`] evaluates: no parsing, no allocation of its own.
 //! - [`Condition::hl7_paths`] lists the fields a condition reads.
+//! - [`XmlPath`] and [`JsonPointer`] are the compiled `xml:/…` and `json:/…` operands; a
+//!   [`Document`] reads them from its body with [`XmlPath::read`] (over the text
+//!   [`xml_text`] decodes once per message) and [`JsonPointer::read`] (over the value
+//!   serde_json parses once per message).
 //!
 //! ```
 //! use std::borrow::Cow;
@@ -46,19 +50,24 @@
 //!
 //! Modules, in reading order: `lexer` (text to tokens), `parser` (tokens to a tree),
 //! `check` (tests that cannot mean anything are refused), `operand` (where values come
-//! from: the place XML and JSON paths will be added), `value` and `number` (how values
-//! compare), `expr` (evaluation and the canonical form), `condition` (the public face).
+//! from), `xml_path` and `json_pointer` (the paths into XML and JSON bodies), `value` and
+//! `number` (how values compare), `expr` (evaluation and the canonical form), `condition`
+//! (the public face).
 
 mod check;
 mod condition;
 mod error;
 mod expr;
+mod json_pointer;
 mod lexer;
 mod number;
 mod operand;
 mod parser;
 mod value;
+mod xml_path;
 
 pub use condition::{Condition, Document, always, compile};
 pub use error::RuleError;
+pub use json_pointer::JsonPointer;
 pub use operand::Property;
+pub use xml_path::{XmlPath, XmlTextError, xml_text};

@@ -1,11 +1,10 @@
 //! Operands: the things a test reads from a message or compares with.
 //!
 //! This module is the one place that knows where a value comes from. An [`Operand`] is an
-//! HL7 field path, a message [`Property`] or a [`Literal`]; [`from_word`] decides which
-//! kind of path an unquoted word names, and [`Operand::read`] fetches its value from a
-//! [`Document`]. XML paths (`xml:/…`) and JSON pointers (`json:/…`) are planned: each
-//! becomes a variant of `Operand`, a branch of `from_word` (the prefixes are already
-//! recognised there) and a branch of `read`.
+//! HL7 field path, an XML path (`xml:/…`), a JSON pointer (`json:/…`), a message
+//! [`Property`] or a [`Literal`]; [`from_word`] decides which kind of path an unquoted word
+//! names (by its prefix, else by its punctuation), and [`Operand::read`] fetches its value
+//! from a [`Document`].
 //!
 //! Invariant: an `Operand` is fully resolved when compiled, so reading it never parses
 //! anything and never allocates beyond what the document itself returns.
@@ -16,8 +15,10 @@ use ferry_hl7::{FieldPath, FieldValue, PathError};
 
 use crate::condition::Document;
 use crate::error::{RuleError, Span};
+use crate::json_pointer::JsonPointer;
 use crate::number::Number;
 use crate::value::Value;
+use crate::xml_path::{PathSyntaxError, XmlPath};
 
 /// A property of the message as a whole rather than of its content, written `msg.<name>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -97,6 +98,10 @@ impl fmt::Display for Literal {
 pub(crate) enum Operand {
     /// An HL7 v2 field path such as `PID-3[2].1`.
     Hl7(FieldPath),
+    /// An XML path such as `xml:/ClinicalDocument/id/@root`.
+    Xml(XmlPath),
+    /// A JSON pointer such as `json:/resourceType`.
+    Json(JsonPointer),
     /// A message property such as `msg.doctype`.
     Property(Property),
     /// A fixed value.
@@ -108,6 +113,8 @@ impl Operand {
     pub(crate) fn read<'a>(&'a self, doc: &'a dyn Document) -> Value<'a> {
         match self {
             Operand::Hl7(path) => Value::Read(doc.hl7(path)),
+            Operand::Xml(path) => Value::Read(doc.xml(path)),
+            Operand::Json(pointer) => Value::Read(doc.json(pointer)),
             Operand::Property(property) if property.is_flag() => {
                 Value::Bool(is_true(&doc.property(*property)))
             }
@@ -130,6 +137,8 @@ impl fmt::Display for Operand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Operand::Hl7(path) => path.fmt(f),
+            Operand::Xml(path) => write!(f, "xml:{path}"),
+            Operand::Json(pointer) => write!(f, "json:{pointer}"),
             Operand::Property(property) => property.fmt(f),
             Operand::Literal(literal) => literal.fmt(f),
         }
@@ -157,8 +166,19 @@ pub(crate) fn quote(text: &str) -> String {
 /// A [`RuleError`] when the word is a path with a mistake in it (pointing at the mistake),
 /// uses a path prefix that is not available, or is not a path at all.
 pub(crate) fn from_word(word: &str, span: Span) -> Result<Operand, RuleError> {
-    if let Some((prefix, _)) = word.split_once(':') {
-        return Err(prefixed_path(prefix, span));
+    if let Some((prefix, path)) = word.split_once(':') {
+        let inside = Span::new(span.offset + prefix.len() + 1, path.len());
+        if prefix.eq_ignore_ascii_case("xml") {
+            return XmlPath::parse(path)
+                .map(Operand::Xml)
+                .map_err(|error| syntax_error(&error, "XML path", word, inside));
+        }
+        if prefix.eq_ignore_ascii_case("json") {
+            return JsonPointer::parse(path)
+                .map(Operand::Json)
+                .map_err(|error| syntax_error(&error, "JSON pointer", word, inside));
+        }
+        return Err(unknown_prefix(prefix, span));
     }
 
     if looks_like_hl7_path(word) {
@@ -175,16 +195,29 @@ fn looks_like_hl7_path(word: &str) -> bool {
     word.starts_with(|c: char| c.is_ascii_alphabetic()) && word.contains(['-', '[', '.'])
 }
 
-fn prefixed_path(prefix: &str, span: Span) -> RuleError {
-    let hint = "conditions read HL7 fields such as MSH-9.1 and the msg. properties";
-    if prefix.eq_ignore_ascii_case("xml") {
-        return RuleError::new(span, "XML paths are not available yet").hint(hint);
+fn unknown_prefix(prefix: &str, span: Span) -> RuleError {
+    RuleError::new(span, format!("unknown path prefix '{prefix}:'")).hint(
+        "paths look like PID-3.1, xml:/ClinicalDocument/id/@root or json:/resourceType; \
+         quote text: \"…\"",
+    )
+}
+
+/// Maps a mistake inside an XML path or JSON pointer, whose text starts at `inside`, into
+/// the condition text. An empty span (something missing at the end) points at the last
+/// character instead, since only the end of the whole condition may have an empty span.
+fn syntax_error(error: &PathSyntaxError, what: &str, word: &str, inside: Span) -> RuleError {
+    let offset = inside.offset + error.offset.min(inside.len);
+    let len = error.len.min(inside.offset + inside.len - offset);
+    let at = if len == 0 {
+        Span::new(offset.saturating_sub(1), 1)
+    } else {
+        Span::new(offset, len)
+    };
+    let error_text = RuleError::new(at, format!("bad {what} '{word}': {}", error.reason));
+    match error.hint {
+        Some(hint) => error_text.hint(hint),
+        None => error_text,
     }
-    if prefix.eq_ignore_ascii_case("json") {
-        return RuleError::new(span, "JSON pointers are not available yet").hint(hint);
-    }
-    RuleError::new(span, format!("unknown path prefix '{prefix}:'"))
-        .hint("a field path looks like PID-3.1; quote text: \"…\"")
 }
 
 /// Maps a [`PathError`] into the condition text, pointing from the mistake to the end of
@@ -252,7 +285,25 @@ mod tests {
         let error = from_word("ADT", Span::new(0, 3)).unwrap_err();
         assert!(error.hint.unwrap().starts_with("quote text: \"ADT\""));
 
-        let error = from_word("xml:/a/@b", Span::new(0, 9)).unwrap_err();
-        assert_eq!(error.message, "XML paths are not available yet");
+        let error = from_word("hl8:/a", Span::new(0, 6)).unwrap_err();
+        assert_eq!(error.message, "unknown path prefix 'hl8:'");
+    }
+
+    #[test]
+    fn prefixed_words_are_xml_paths_or_json_pointers() {
+        let xml = from_word("XML:/a/b[2]/text()", Span::new(0, 18)).unwrap();
+        assert_eq!(xml.to_string(), "xml:/a/b[2]");
+        let json = from_word("json:/a~1b/0", Span::new(0, 12)).unwrap();
+        assert_eq!(json.to_string(), "json:/a~1b/0");
+
+        let error = from_word("xml:/a//b", Span::new(10, 9)).unwrap_err();
+        assert_eq!((error.offset, error.len), (16, 1));
+        assert_eq!(error.message, "bad XML path 'xml:/a//b': empty step");
+        let error = from_word("json:/a~2", Span::new(3, 9)).unwrap_err();
+        assert_eq!((error.offset, error.len), (10, 2));
+        let error = from_word("xml:/a/@", Span::new(0, 8)).unwrap_err();
+        assert_eq!((error.offset, error.len), (7, 1));
+        let error = from_word("xml:", Span::new(0, 4)).unwrap_err();
+        assert_eq!((error.offset, error.len), (3, 1));
     }
 }

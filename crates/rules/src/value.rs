@@ -3,8 +3,9 @@
 //! The comparison rule, in one place: a number literal on either side makes the comparison
 //! numeric (the other side must read as a number); otherwise quoted text on either side
 //! makes it a byte-wise text comparison; two values read from the message compare as
-//! numbers when both read as numbers and as text otherwise. A missing or null value
-//! compares with nothing. Invariant: comparing never allocates.
+//! numbers when both read as numbers and as text otherwise; `true`/`false` compare with
+//! the read text `true`/`false` (JSON booleans). A missing or null value compares with
+//! nothing. Invariant: comparing never allocates.
 
 use std::cmp::Ordering;
 
@@ -39,6 +40,8 @@ impl Value<'_> {
     pub(crate) fn order(&self, other: &Value<'_>) -> Option<Ordering> {
         match (self, other) {
             (Value::Bool(left), Value::Bool(right)) => Some(left.cmp(right)),
+            (Value::Bool(flag), Value::Read(read)) => Some(flag.cmp(&read_bool(read)?)),
+            (Value::Read(read), Value::Bool(flag)) => Some(read_bool(read)?.cmp(flag)),
             (Value::Bool(_), _) | (_, Value::Bool(_)) => None,
             (Value::Number(_), _) | (_, Value::Number(_)) => {
                 Some(self.decimal()?.cmp(&other.decimal()?))
@@ -55,6 +58,16 @@ impl Value<'_> {
             Value::Read(field) => Decimal::parse_nm(field.as_text()?),
             Value::Quoted(_) | Value::Bool(_) => None,
         }
+    }
+}
+
+/// A JSON `true` or `false`, which a document reads as that text; the checks let only a
+/// JSON pointer meet a `true`/`false` literal.
+fn read_bool(read: &FieldValue<'_>) -> Option<bool> {
+    match read.as_text()? {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
     }
 }
 
@@ -111,6 +124,15 @@ mod tests {
             Value::Bool(true).order(&Value::Bool(true)),
             Some(Ordering::Equal)
         );
-        assert_eq!(Value::Bool(true).order(&read("true")), None);
+        assert_eq!(
+            Value::Bool(true).order(&read("true")),
+            Some(Ordering::Equal)
+        );
+        assert_eq!(
+            read("false").order(&Value::Bool(true)),
+            Some(Ordering::Less)
+        );
+        assert_eq!(Value::Bool(true).order(&read("yes")), None);
+        assert_eq!(Value::Bool(true).order(&Value::Quoted("true")), None);
     }
 }

@@ -1,17 +1,21 @@
 //! The router process: an ordered rule set deciding where each message goes.
 //!
 //! Rules are compiled once when the production loads; per message the body is decoded
-//! and parsed once, and every rule reads fields from that one parse. Rules are tried in
+//! and parsed once, and every rule reads fields from that one parse: an HL7 v2 body is
+//! parsed before the rules run, an XML body is decoded to text the first time a rule reads
+//! an XML path (each path then scans that text), and a JSON body is parsed the first time
+//! a rule reads a JSON pointer. Rules are tried in
 //! order; the first that matches decides, unless it says `continue`, in which case its
 //! targets are kept and the next rules are tried too. A matching `discard` rule ends the
 //! evaluation. A message no rule sent anywhere follows `otherwise`.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
 use ferry_hl7::{FieldPath, FieldValue, Hl7Message};
 use ferry_message::{Body, ContentKind, Header, ItemName};
 use ferry_production::{Otherwise, RouterSpec, RuleAction};
-use ferry_rules::{Document, Property};
+use ferry_rules::{Document, JsonPointer, Property, XmlPath};
 
 use crate::metadata::body_text;
 
@@ -45,8 +49,10 @@ impl Router {
             .and_then(|text| Hl7Message::parse(text).ok());
         let document = Message {
             header,
-            kind: body.kind,
+            body,
             hl7: parsed.as_ref(),
+            xml: OnceCell::new(),
+            json: OnceCell::new(),
         };
 
         let mut targets: Vec<ItemName> = Vec::new();
@@ -94,16 +100,44 @@ fn rule_label(rule: &ferry_production::RuleSpec, index: usize) -> String {
 }
 
 /// A message as the rule language sees it.
+///
+/// The XML text and the JSON value are made on first use and kept for the rest of the
+/// rules; `None` inside means the body is not of that kind or does not decode or parse
+/// (intake already stored such a body with status Error), and every path reads missing.
 struct Message<'a> {
     header: &'a Header,
-    kind: ContentKind,
+    body: &'a Body,
     hl7: Option<&'a Hl7Message<'a>>,
+    xml: OnceCell<Option<Cow<'a, str>>>,
+    json: OnceCell<Option<serde_json::Value>>,
 }
 
 impl Document for Message<'_> {
     fn hl7(&self, path: &FieldPath) -> FieldValue<'_> {
         match self.hl7 {
             Some(message) => message.get(path),
+            None => FieldValue::Missing,
+        }
+    }
+
+    fn xml(&self, path: &XmlPath) -> FieldValue<'_> {
+        let text = self.xml.get_or_init(|| match self.body.kind {
+            ContentKind::Xml => ferry_rules::xml_text(&self.body.bytes).ok(),
+            _ => None,
+        });
+        match text {
+            Some(text) => path.read(text),
+            None => FieldValue::Missing,
+        }
+    }
+
+    fn json(&self, pointer: &JsonPointer) -> FieldValue<'_> {
+        let value = self.json.get_or_init(|| match self.body.kind {
+            ContentKind::Json => serde_json::from_slice(&self.body.bytes).ok(),
+            _ => None,
+        });
+        match value {
+            Some(value) => pointer.read(value),
             None => FieldValue::Missing,
         }
     }
@@ -115,7 +149,7 @@ impl Document for Message<'_> {
                 Some(doc_type) => Cow::Borrowed(doc_type.as_str()),
                 None => return FieldValue::Missing,
             },
-            Property::Kind => Cow::Borrowed(self.kind.as_str()),
+            Property::Kind => Cow::Borrowed(self.body.kind.as_str()),
             Property::Duplicate => Cow::Borrowed(if self.header.possible_duplicate {
                 "true"
             } else {
@@ -148,8 +182,21 @@ mod tests {
     }
 
     fn route(rules: Vec<RuleSpec>, otherwise: Otherwise, message: &str) -> Route {
+        route_body(rules, otherwise, ContentKind::Hl7v2, message)
+    }
+
+    fn route_body(
+        rules: Vec<RuleSpec>,
+        otherwise: Otherwise,
+        kind: ContentKind,
+        message: &str,
+    ) -> Route {
+        Router::new(RouterSpec { rules, otherwise }).route(&header(), &body(kind, message))
+    }
+
+    fn header() -> Header {
         let now = jiff::Timestamp::UNIX_EPOCH;
-        let header = Header {
+        Header {
             id: MessageId(1),
             session: SessionId(1),
             parent: None,
@@ -165,14 +212,16 @@ mod tests {
             attempts: 0,
             reason: None,
             response: None,
-        };
-        let body = Body {
+        }
+    }
+
+    fn body(kind: ContentKind, message: &str) -> Body {
+        Body {
             id: BodyId(1),
-            kind: ContentKind::Hl7v2,
+            kind,
             charset: None,
             bytes: Bytes::from(message.to_owned()),
-        };
-        Router::new(RouterSpec { rules, otherwise }).route(&header, &body)
+        }
     }
 
     const ADT: &str = "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|X1|P|2.5.1\rPID|1||P1\r";
@@ -245,5 +294,96 @@ mod tests {
             route(rules, Otherwise::Discard, ADT),
             Route::Send(vec!["A".into()])
         );
+    }
+
+    const CDA: &str = r#"<?xml version="1.0"?>
+<cda:ClinicalDocument xmlns:cda="urn:hl7-org:v3">
+  <cda:code code="18842-5"/>
+  <cda:recordTarget><cda:patientRole>
+    <cda:id root="2.16.756.5.32" extension="7560000000001"/>
+  </cda:patientRole></cda:recordTarget>
+</cda:ClinicalDocument>"#;
+
+    const CONTACT: &str = r#"{"@odata.etag": "W/\"77\"", "firstname": "Nora",
+        "numberofchildren": 2, "emailaddress1": null, "donotemail": false}"#;
+
+    #[test]
+    fn rules_read_xml_paths_and_json_pointers_from_their_kind_of_body() {
+        let rules = || {
+            vec![
+                rule(
+                    r#"xml:/ClinicalDocument/recordTarget/patientRole/id/@root = "2.16.756.5.32""#,
+                    send(&["Xml"]),
+                    true,
+                ),
+                rule(
+                    "json:/numberofchildren > 1 and json:/emailaddress1 is null \
+                     and json:/donotemail = false",
+                    send(&["Json"]),
+                    false,
+                ),
+            ]
+        };
+        let to_other = || Otherwise::Send(vec!["Other".into()]);
+
+        let cases = [
+            (ContentKind::Xml, CDA, "Xml"),
+            (ContentKind::Json, CONTACT, "Json"),
+            (ContentKind::Text, CDA, "Other"),
+            (ContentKind::Text, CONTACT, "Other"),
+            (ContentKind::Xml, CONTACT, "Other"),
+            (ContentKind::Json, CDA, "Other"),
+            (ContentKind::Xml, "<cda:ClinicalDocument", "Other"),
+        ];
+        for (kind, body, target) in cases {
+            assert_eq!(
+                route_body(rules(), to_other(), kind, body),
+                Route::Send(vec![target.into()]),
+                "{kind:?} {body}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_body_is_parsed_when_a_rule_first_reads_it_and_kept() {
+        let (header, json, xml) = (
+            header(),
+            body(ContentKind::Json, CONTACT),
+            body(ContentKind::Xml, CDA),
+        );
+        let message = |body| Message {
+            header: &header,
+            body,
+            hl7: None,
+            xml: OnceCell::new(),
+            json: OnceCell::new(),
+        };
+        let holds = |condition: &str, message: &Message<'_>| {
+            ferry_rules::compile(condition).unwrap().matches(message)
+        };
+
+        let contact = message(&json);
+        assert!(holds(
+            "msg.source = \"In\" and xml:/a exists or true",
+            &contact
+        ));
+        assert!(contact.json.get().is_none(), "no JSON pointer read yet");
+        assert_eq!(contact.xml.get(), Some(&None), "not an XML body");
+        assert!(holds(r#"json:/firstname = "Nora""#, &contact));
+        let parsed: *const serde_json::Value = contact.json.get().unwrap().as_ref().unwrap();
+        assert!(holds("json:/numberofchildren = 2", &contact));
+        let again: *const serde_json::Value = contact.json.get().unwrap().as_ref().unwrap();
+        assert_eq!(parsed, again, "the same parse serves every rule");
+
+        let cda = message(&xml);
+        assert!(holds(
+            r#"xml:/ClinicalDocument/code/@code = "18842-5""#,
+            &cda
+        ));
+        assert!(
+            matches!(cda.xml.get(), Some(Some(Cow::Borrowed(_)))),
+            "UTF-8 is not copied"
+        );
+        assert!(cda.json.get().is_none());
     }
 }

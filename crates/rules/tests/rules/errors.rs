@@ -359,21 +359,130 @@ fn empty_conditions() {
 }
 
 #[test]
-fn xml_and_json_paths_are_reserved() {
+fn xml_paths_point_at_the_mistake_inside_the_path() {
     fails(
-        r#"xml:/ClinicalDocument/id/@extension = "1""#,
-        0,
-        35,
-        "XML paths are not available yet",
-        "MSH-9.1",
+        r#"xml:ClinicalDocument/id = "1""#,
+        4,
+        19,
+        "bad XML path 'xml:ClinicalDocument/id': an XML path starts with /",
+        "from the root element",
     );
     fails(
-        "json:/patient/id exists",
-        0,
-        16,
-        "JSON pointers are not available yet",
+        "xml:/ClinicalDocument//id exists",
+        21,
+        1,
+        "empty step",
+        "descendant steps (//) are not supported",
+    );
+    fails(
+        "xml:/cda:ClinicalDocument/id exists",
+        5,
+        4,
+        "namespace prefixes are not written",
+        "local name",
+    );
+    fails(
+        r#"xml:/ClinicalDocument/recordTarget[0] exists"#,
+        34,
+        3,
+        "indexes start at 1",
+        "[1]",
+    );
+    fails(
+        "xml:/Envelope/Body/@a/b exists",
+        19,
+        2,
+        "'@a' must end the path",
         "",
     );
+    fails("xml:/a/@ exists", 7, 1, "missing attribute name", "");
+    fails("xml: exists", 3, 1, "an XML path starts with /", "");
+    fails("xml:/a/text() alone", 14, 5, "unknown operator 'alone'", "");
+    fails(
+        r#"xml:/a/b[@x="1"] exists"#,
+        8,
+        3,
+        "bad index '[@x'",
+        "no other filters",
+    );
+}
+
+#[test]
+fn json_pointers_point_at_the_mistake_inside_the_pointer() {
+    fails(
+        "json:resourceType exists",
+        5,
+        12,
+        "bad JSON pointer 'json:resourceType': a JSON pointer starts with /",
+        "json:/resourceType",
+    );
+    fails(
+        r#"json:/name/0/fam~ily = "X""#,
+        16,
+        2,
+        "'~i' is not an escape",
+        "~0 for ~ and ~1 for /",
+    );
+    fails(
+        "json:/active = yes",
+        15,
+        3,
+        "'yes' is not a field path",
+        "quote text",
+    );
+}
+
+#[test]
+fn xml_and_json_operands_follow_the_checks() {
+    fails(
+        "xml:/a/@b",
+        0,
+        9,
+        "xml:/a/@b alone is not a test",
+        "xml:/a/@b exists",
+    );
+    fails(
+        "xml:/a/@active = true",
+        17,
+        4,
+        "true and false compare only with msg.duplicate and JSON pointers",
+        "quote it",
+    );
+    fails(
+        "json:/active < true",
+        13,
+        1,
+        "true and false have no order",
+        "",
+    );
+    fails(
+        "json:/a in (json:/b)",
+        12,
+        7,
+        "a list holds fixed values",
+        "json:/a = json:/b",
+    );
+    fails(
+        "json:/n contains 5",
+        17,
+        1,
+        "contains and starts with test text",
+        "",
+    );
+    fails(
+        r#""json:/a" = "x""#,
+        0,
+        15,
+        "both sides are fixed values",
+        "write json:/a without quotes to read the value at that path",
+    );
+    assert!(compile("json:/active = true and false != json:/deleted").is_ok());
+    assert!(compile("json:/n > 1 and xml:/a/@n <= 2.5 and json:/a = xml:/b").is_ok());
+    assert!(compile(r#"json:/a in ("x", 1) and xml:/a not in ("y")"#).is_ok());
+}
+
+#[test]
+fn unknown_prefixes_are_refused() {
     fails(
         "http://example exists",
         0,

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use ferry_hl7::{FieldPath, FieldValue};
-use ferry_rules::{Document, Property};
+use ferry_rules::{Document, JsonPointer, Property, XmlPath};
 
 #[derive(Debug, Default)]
 pub(crate) struct TestDoc {
@@ -123,6 +123,55 @@ impl Raw {
         match path.subcomponent {
             Some(s) => component.split(self.subcomponent).nth(s as usize - 1),
             None => Some(component),
+        }
+    }
+}
+
+/// A [`Document`] over a message body, read as the runtime reads one: XML decoded once
+/// by its declared encoding, JSON parsed once; a body that does not decode or parse reads
+/// as missing everywhere.
+#[derive(Debug, Default)]
+pub(crate) struct BodyDoc {
+    xml: Option<String>,
+    json: Option<serde_json::Value>,
+}
+
+impl BodyDoc {
+    pub(crate) fn xml(bytes: &[u8]) -> BodyDoc {
+        BodyDoc {
+            xml: ferry_rules::xml_text(bytes).ok().map(Cow::into_owned),
+            json: None,
+        }
+    }
+
+    pub(crate) fn json(bytes: &[u8]) -> BodyDoc {
+        BodyDoc {
+            xml: None,
+            json: serde_json::from_slice(bytes).ok(),
+        }
+    }
+}
+
+impl Document for BodyDoc {
+    fn hl7(&self, _path: &FieldPath) -> FieldValue<'_> {
+        FieldValue::Missing
+    }
+
+    fn property(&self, _property: Property) -> FieldValue<'_> {
+        FieldValue::Missing
+    }
+
+    fn xml(&self, path: &XmlPath) -> FieldValue<'_> {
+        match &self.xml {
+            Some(text) => path.read(text),
+            None => FieldValue::Missing,
+        }
+    }
+
+    fn json(&self, pointer: &JsonPointer) -> FieldValue<'_> {
+        match &self.json {
+            Some(value) => pointer.read(value),
+            None => FieldValue::Missing,
         }
     }
 }
