@@ -10,6 +10,10 @@ pub(crate) fn registry() -> Registry {
         .add_service(ferry_file::FileServiceFactory)
         .add_operation(ferry_file::FileOperationFactory)
         .add_service(ferry_mllp::MllpServiceFactory)
-        .add_operation(ferry_mllp::MllpOperationFactory);
+        .add_operation(ferry_mllp::MllpOperationFactory)
+        .add_service(ferry_amqp::AmqpServiceFactory)
+        .add_operation(ferry_amqp::AmqpOperationFactory)
+        .add_service(ferry_http::HttpServiceFactory)
+        .add_operation(ferry_http::HttpOperationFactory);
     registry
 }

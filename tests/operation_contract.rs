@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use common::hl7::m;
 use ferry_adapter::{
-    AdapterError, Delivered, Delivery, DeliveryError, InboundMessage, Operation,
-    OperationFactory, Reporter, Service, ServiceContext, ServiceFactory, Submitted,
+    AdapterError, Delivered, Delivery, DeliveryError, InboundMessage, Operation, OperationFactory,
+    Reporter, Service, ServiceContext, ServiceFactory, Submitted,
 };
 use ferry_message::{ContentKind, ItemName, Status};
 use ferry_production::{Diagnostics, Item};
@@ -187,14 +187,21 @@ async fn a_failing_start_is_the_items_trouble_and_takes_no_message() {
 
     let out = ItemName::new("Out");
     let status = started.engine.items().into_iter().find(|i| i.name == out);
-    let trouble = status.unwrap().trouble.expect("in trouble while the start fails");
+    let trouble = status
+        .unwrap()
+        .trouble
+        .expect("in trouble while the start fails");
     assert_eq!(trouble.state, "not started");
     assert!(
         trouble.reason.contains("broker refused the declaration"),
         "{trouble:?}"
     );
     let header = started.engine.store().header(id_of(&submitted)).unwrap();
-    assert_eq!(header.unwrap().attempts, 0, "no message is tried before the start");
+    assert_eq!(
+        header.unwrap().attempts,
+        0,
+        "no message is tried before the start"
+    );
 
     // Starts are tried again after 1 s and 2 s; then the message goes out.
     wait_for_status(&started.engine, &submitted, Status::Completed).await;
@@ -203,7 +210,9 @@ async fn a_failing_start_is_the_items_trouble_and_takes_no_message() {
     let events = started.engine.store().events(None, 1000).unwrap();
     let texts: Vec<&str> = events.iter().map(|e| e.event.text.as_str()).collect();
     assert!(
-        texts.iter().any(|t| t.starts_with("resumed after 'not started'")),
+        texts
+            .iter()
+            .any(|t| t.starts_with("resumed after 'not started'")),
         "{texts:?}"
     );
     started.engine.shutdown().await.unwrap();
@@ -212,10 +221,8 @@ async fn a_failing_start_is_the_items_trouble_and_takes_no_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_after_is_waited_for_even_when_the_backoff_is_shorter() {
     let script = Script {
-        answers: VecDeque::from([
-            DeliveryError::retry("429 Too Many Requests")
-                .with_retry_after(Duration::from_millis(700)),
-        ]),
+        answers: VecDeque::from([DeliveryError::retry("429 Too Many Requests")
+            .with_retry_after(Duration::from_millis(700))]),
         ..Script::default()
     };
     let started = start(1, "{ interval: 50ms }", script).await;

@@ -6,6 +6,7 @@
 pub mod binary;
 pub mod corpus;
 pub mod hl7;
+pub mod http;
 pub mod inproc;
 pub mod mllp;
 pub mod rabbit;

@@ -16,6 +16,7 @@
 mod folders;
 mod inbound;
 mod listen;
+mod media_type;
 mod outbound;
 mod registry;
 mod report;
@@ -27,6 +28,7 @@ pub use inbound::{
     ReplyOutcome, Service, ServiceContext, Submitted,
 };
 pub use listen::announce_listener;
+pub use media_type::{HL7_V2_MEDIA_TYPE, MediaType, content_type_for};
 pub use outbound::{Delivered, Delivery, DeliveryError, FailureClass, Operation};
 pub use registry::{OperationFactory, Registry, ServiceFactory};
 pub use report::{EventLog, ReportLevel, Reporter, Trouble};

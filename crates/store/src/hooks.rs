@@ -6,7 +6,10 @@
 #[cfg(feature = "test-hooks")]
 mod enabled {
     use std::collections::BTreeMap;
+    use std::path::PathBuf;
+    use std::sync::Mutex;
     use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
 
     use ferry_message::{ItemName, MessageId, Status};
 
@@ -21,11 +24,45 @@ mod enabled {
         rounds: AtomicU64,
         served: AtomicU64,
         failing_writes: AtomicU64,
+        /// Every write fails until this instant.
+        failing_until: Mutex<Option<Instant>>,
+        /// A file whose appearance starts a [`TestHooks::fail_writes_for`] window, and the
+        /// window's length: for tests that run the real binary, which cannot call in.
+        trigger: Option<(PathBuf, Duration)>,
     }
 
     impl TestHooks {
+        /// Reads `FERRY_TEST_FAIL_WRITES_WHEN` (a file path) and
+        /// `FERRY_TEST_FAIL_WRITES_FOR` (milliseconds): once that file exists, every write
+        /// fails for that long (field case B38, a store that fails for a while).
         pub(crate) fn new() -> Self {
-            TestHooks::default()
+            let file = std::env::var_os("FERRY_TEST_FAIL_WRITES_WHEN").map(PathBuf::from);
+            let millis = std::env::var("FERRY_TEST_FAIL_WRITES_FOR")
+                .ok()
+                .and_then(|millis| millis.parse::<u64>().ok());
+            TestHooks {
+                trigger: file.zip(millis.map(Duration::from_millis)),
+                ..TestHooks::default()
+            }
+        }
+
+        /// Makes every write fail with [`StoreError::Injected`] for `window` from now.
+        pub fn fail_writes_for(&self, window: Duration) {
+            let mut until = self.failing_until.lock().unwrap_or_else(|e| e.into_inner());
+            *until = Some(Instant::now() + window);
+        }
+
+        /// True while a timed failure window is open; opens the window of the trigger
+        /// file the first time the file is seen.
+        fn in_failure_window(&self) -> bool {
+            let mut until = self.failing_until.lock().unwrap_or_else(|e| e.into_inner());
+            if until.is_none()
+                && let Some((file, window)) = &self.trigger
+                && file.exists()
+            {
+                *until = Some(Instant::now() + *window);
+            }
+            until.is_some_and(|until| Instant::now() < until)
         }
 
         /// `fdatasync`/`fsync` calls the barrier made (log, blob files, blob folder).
@@ -63,7 +100,7 @@ mod enabled {
                 .failing_writes
                 .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
                 .is_ok();
-            if fail {
+            if fail || self.in_failure_window() {
                 Err(StoreError::Injected("write"))
             } else {
                 Ok(())
