@@ -17,7 +17,7 @@ use lapin::{BasicProperties, Channel, Confirmation, PublisherConfirm};
 
 use crate::error::{AmqpError, within};
 use crate::outbound::{AmqpOperation, Link, lock};
-use crate::reply_actions::{ReplyAction, ReplyKind};
+use crate::reply_actions::ReplyKind;
 
 /// AMQP short strings, routing keys among them, hold at most 255 bytes.
 const MAX_ROUTING_KEY: usize = 255;
@@ -212,14 +212,7 @@ impl<'a> Publish<'a> {
         reason: String,
         response: Option<NewBody>,
     ) -> Result<Delivered, DeliveryError> {
-        match operation.config.reply_actions.action(kind) {
-            ReplyAction::Complete => Ok(Delivered {
-                response,
-                note: Some(reason),
-            }),
-            ReplyAction::Retry => Err(DeliveryError::retry(reason).with_response(response)),
-            ReplyAction::Suspend => Err(DeliveryError::suspend(reason).with_response(response)),
-            ReplyAction::Error => Err(DeliveryError::fail(reason).with_response(response)),
-        }
+        let action = operation.config.reply_actions.action(kind);
+        action.outcome(reason, response)
     }
 }

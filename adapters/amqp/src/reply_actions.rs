@@ -9,11 +9,12 @@
 //! policy; the resend carries the same message id, so a copy the broker did take can be
 //! recognised downstream.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
-use ferry_adapter::setting_problem;
-use ferry_production::{Setting, SettingsReader};
+use ferry_adapter::{ActionKey, ActionSetting, ActionTable};
+
+/// The shared action words, under the name this adapter's code reads best with.
+pub(crate) use ferry_adapter::Action as ReplyAction;
 
 /// An answer other than a plain confirm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -28,6 +29,10 @@ pub(crate) enum ReplyKind {
 
 impl ReplyKind {
     const ALL: [ReplyKind; 3] = [ReplyKind::Returned, ReplyKind::Nacked, ReplyKind::Timeout];
+}
+
+impl ActionKey for ReplyKind {
+    const KEYS: &'static [Self] = &Self::ALL;
 
     fn name(self) -> &'static str {
         match self {
@@ -51,87 +56,15 @@ impl fmt::Display for ReplyKind {
     }
 }
 
-/// What to do with a message after such an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ReplyAction {
-    /// Count it as delivered.
-    Complete,
-    /// Try again per the item's retry policy.
-    Retry,
-    /// Hold it for a person.
-    Suspend,
-    /// End it in Error.
-    Error,
-}
+/// The action for every reply kind.
+pub(crate) type ReplyActions = ActionTable<ReplyKind>;
 
-impl ReplyAction {
-    fn parse(text: &str) -> Option<ReplyAction> {
-        match text {
-            "complete" => Some(ReplyAction::Complete),
-            "retry" => Some(ReplyAction::Retry),
-            "suspend" => Some(ReplyAction::Suspend),
-            "error" => Some(ReplyAction::Error),
-            _ => None,
-        }
-    }
-}
-
-/// The action for every kind of answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ReplyActions {
-    actions: BTreeMap<ReplyKind, ReplyAction>,
-}
-
-impl Default for ReplyActions {
-    fn default() -> Self {
-        let actions = ReplyKind::ALL
-            .into_iter()
-            .map(|kind| (kind, kind.default_action()))
-            .collect();
-        ReplyActions { actions }
-    }
-}
-
-impl ReplyActions {
-    /// The action for `kind`.
-    pub(crate) fn action(&self, kind: ReplyKind) -> ReplyAction {
-        self.actions
-            .get(&kind)
-            .copied()
-            .unwrap_or_else(|| kind.default_action())
-    }
-
-    /// The defaults with the production's mapping applied; unknown kinds and actions are
-    /// collected as problems.
-    pub(crate) fn read(
-        reader: &mut SettingsReader<'_>,
-        written: Option<Setting<BTreeMap<String, Setting<String>>>>,
-    ) -> ReplyActions {
-        let mut actions = ReplyActions::default();
-        let Some(written) = written else {
-            return actions;
-        };
-        for (name, action) in &written.value {
-            let Some(kind) = ReplyKind::ALL.into_iter().find(|kind| kind.name() == name) else {
-                let message = format!("unknown reply kind `{name}` in `reply_actions`");
-                let hint = "kinds are returned, nacked and timeout";
-                setting_problem(reader, written.at, message, Some(hint));
-                continue;
-            };
-            match ReplyAction::parse(&action.value) {
-                Some(parsed) => {
-                    actions.actions.insert(kind, parsed);
-                }
-                None => {
-                    let message = format!("unknown action '{}' for {name}", action.value);
-                    let hint = "one of complete, retry, suspend, error";
-                    setting_problem(reader, action.at, message, Some(hint));
-                }
-            }
-        }
-        actions
-    }
-}
+/// How `reply_actions` names its keys, for its problems.
+pub(crate) const REPLY_ACTIONS: ActionSetting<'static> = ActionSetting {
+    name: "reply_actions",
+    key: "reply kind",
+    key_hint: "kinds are returned, nacked and timeout",
+};
 
 #[cfg(test)]
 mod tests {

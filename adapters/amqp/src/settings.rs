@@ -11,7 +11,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use ferry_adapter::{CharsetChoice, charset_choice, setting_problem};
+use ferry_adapter::{CharsetChoice, charset_choice, choice, positive_duration, setting_problem};
 use ferry_message::ContentKind;
 use ferry_production::{DurationSetting, Item, Setting, SettingsReader};
 use lapin::ExchangeKind;
@@ -20,7 +20,7 @@ use lapin::uri::AMQPUri;
 use serde::Deserialize;
 
 use crate::arguments::{QueueArguments, Written};
-use crate::reply_actions::ReplyActions;
+use crate::reply_actions::{REPLY_ACTIONS, ReplyActions};
 use crate::template::Template;
 
 /// Settings both sides share: how to reach the broker and what to do about topology.
@@ -246,9 +246,9 @@ pub(crate) fn outbound(item: &Item) -> Result<OutboundConfig, ferry_production::
     let reply_actions = reader.optional("reply_actions");
 
     let routing_key = template_of(&mut reader, routing_key);
-    let confirm_timeout = positive(&mut reader, confirm_timeout, Duration::from_secs(30));
+    let confirm_timeout = positive_duration(&mut reader, confirm_timeout, Duration::from_secs(30));
     let headers = headers_of(headers);
-    let reply_actions = ReplyActions::read(&mut reader, reply_actions);
+    let reply_actions = ReplyActions::read(&mut reader, reply_actions, &REPLY_ACTIONS);
     let exchange = exchange.map(|exchange| exchange.filter(|spec| !spec.name.is_empty()));
 
     let config =
@@ -279,14 +279,22 @@ fn connection(reader: &mut SettingsReader<'_>) -> Option<ConnectionConfig> {
     let on_failure = reader.optional::<Setting<String>>("on_declare_failure");
 
     let heartbeat = heartbeat_of(reader, heartbeat);
-    let connect_timeout = positive(reader, connect_timeout, Duration::from_secs(10));
+    let connect_timeout = positive_duration(reader, connect_timeout, Duration::from_secs(10));
     let reconnect = reconnect_of(reader, reconnect);
-    let declare = word(reader, declare.as_ref(), "declare", &["declare", "passive"]);
-    let on_failure = word(
+    let declares = [
+        ("declare", DeclareMode::Declare),
+        ("passive", DeclareMode::Passive),
+    ];
+    let declare = choice(reader, declare.as_ref(), "declare", &declares);
+    let on_failures = [
+        ("retry", OnDeclareFailure::Retry),
+        ("stop", OnDeclareFailure::Stop),
+    ];
+    let on_failure = choice(
         reader,
         on_failure.as_ref(),
         "on_declare_failure",
-        &["retry", "stop"],
+        &on_failures,
     );
     let name = name.unwrap_or_else(|| format!("ferry {}", reader.item().name));
     let (mut uri, shown) = uri_of(reader, url?)?;
@@ -299,14 +307,8 @@ fn connection(reader: &mut SettingsReader<'_>) -> Option<ConnectionConfig> {
         name,
         connect_timeout,
         reconnect,
-        declare: match declare {
-            Some("passive") => DeclareMode::Passive,
-            _ => DeclareMode::Declare,
-        },
-        on_declare_failure: match on_failure {
-            Some("stop") => OnDeclareFailure::Stop,
-            _ => OnDeclareFailure::Retry,
-        },
+        declare: declare.unwrap_or(DeclareMode::Declare),
+        on_declare_failure: on_failure.unwrap_or(OnDeclareFailure::Retry),
     })
 }
 
@@ -429,36 +431,6 @@ fn named(reader: &mut SettingsReader<'_>, name: Setting<String>, what: &str) -> 
     Some(name.value)
 }
 
-fn word<'a>(
-    reader: &mut SettingsReader<'_>,
-    setting: Option<&'a Setting<String>>,
-    name: &str,
-    words: &[&'static str],
-) -> Option<&'a str> {
-    let setting = setting?;
-    if words.contains(&setting.value.as_str()) {
-        return Some(setting.value.as_str());
-    }
-    let message = format!("unknown {name} '{}'", setting.value);
-    setting_problem(reader, setting.at, message, Some(&words.join(" or ")));
-    None
-}
-
-fn positive(
-    reader: &mut SettingsReader<'_>,
-    setting: Option<DurationSetting>,
-    default: Duration,
-) -> Duration {
-    match setting {
-        None => default,
-        Some(setting) if setting.value.is_zero() => {
-            setting_problem(reader, setting.at, "the duration must be above 0", None);
-            default
-        }
-        Some(setting) => setting.value,
-    }
-}
-
 /// The heartbeat in whole seconds, as AMQP negotiates it.
 fn heartbeat_of(reader: &mut SettingsReader<'_>, setting: Option<DurationSetting>) -> u16 {
     let Some(setting) = setting else {
@@ -484,8 +456,8 @@ fn reconnect_of(
     let Some(setting) = setting else {
         return default;
     };
-    let initial = positive(reader, setting.value.initial, default.initial);
-    let cap = positive(reader, setting.value.cap, default.cap.max(initial));
+    let initial = positive_duration(reader, setting.value.initial, default.initial);
+    let cap = positive_duration(reader, setting.value.cap, default.cap.max(initial));
     if cap < initial {
         let message = "`reconnect.cap` must be at least `reconnect.initial`";
         setting_problem(reader, setting.at, message, None);

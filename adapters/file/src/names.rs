@@ -1,9 +1,6 @@
 //! Safe file names and names that do not exist yet.
 
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
-
-use ferry_message::Body;
 
 /// The longest name written, in bytes (most file systems allow 255).
 const MAX_NAME: usize = 200;
@@ -57,16 +54,6 @@ pub(crate) fn numbered(folder: &Path, name: &str, n: u32) -> PathBuf {
         Some(dot) if dot > 0 => folder.join(format!("{}-{n}{}", &name[..dot], &name[dot..])),
         _ => folder.join(format!("{name}-{n}")),
     }
-}
-
-/// The text of a body, decoded with the charset it was stored with.
-pub(crate) fn body_text(body: &Body) -> Cow<'_, str> {
-    let encoding = body
-        .charset
-        .as_deref()
-        .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
-        .unwrap_or(encoding_rs::UTF_8);
-    encoding.decode_without_bom_handling(&body.bytes).0
 }
 
 #[cfg(test)]

@@ -18,17 +18,17 @@ use axum::body::Body;
 use axum::http::{Request, Response, StatusCode, Version};
 use axum::response::IntoResponse;
 use axum::routing::any;
-use ferry_adapter::{AdapterError, Service, ServiceContext, ServiceFactory};
+use ferry_adapter::{
+    AdapterError, Service, ServiceContext, ServiceFactory, bind_listener, serve_connections,
+};
 use ferry_production::{Diagnostics, Item};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 use crate::auth::Credentials;
@@ -56,10 +56,6 @@ impl ServiceFactory for HttpServiceFactory {
 struct HttpService {
     config: InboundConfig,
 }
-
-/// How long to wait before accepting again after accept failed (e.g. no file descriptors
-/// left), so the loop does not spin.
-const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -93,16 +89,8 @@ impl Service for HttpService {
             }
             None => None,
         };
-        let listener = TcpListener::bind(&config.listen).await.map_err(|error| {
-            let message = format!("cannot listen on {}: {error}", config.listen);
-            AdapterError::new(&ctx.item, message)
-        })?;
-        let bound = listener
-            .local_addr()
-            .map_err(|error| AdapterError::new(&ctx.item, error.to_string()))?;
-        ctx.intake.listening(bound);
+        let listener = bind_listener(&ctx, &config.listen).await?;
 
-        let slots = Arc::new(Semaphore::new(config.max_connections));
         let shared = Arc::new(Shared {
             router: router(&config, &ctx, credentials),
             acceptor,
@@ -110,35 +98,11 @@ impl Service for HttpService {
             shutdown: ctx.shutdown.clone(),
             ctx: ctx.clone(),
         });
-        let connections = TaskTracker::new();
-        loop {
-            let slot = tokio::select! {
-                () = ctx.shutdown.cancelled() => break,
-                slot = Arc::clone(&slots).acquire_owned() => slot,
-            };
-            let Ok(slot) = slot else { break };
-            let accepted = tokio::select! {
-                () = ctx.shutdown.cancelled() => break,
-                accepted = listener.accept() => accepted,
-            };
-            match accepted {
-                Ok((socket, peer)) => {
-                    let shared = Arc::clone(&shared);
-                    connections.spawn(async move {
-                        shared.connection(socket, peer).await;
-                        drop(slot);
-                    });
-                }
-                Err(error) => {
-                    tracing::warn!(item = %ctx.item, %error, "accepting a connection failed");
-                    tokio::time::sleep(ACCEPT_PAUSE).await;
-                }
-            }
-        }
-
-        drop(listener);
-        connections.close();
-        connections.wait().await;
+        serve_connections(&ctx, listener, config.max_connections, |socket, peer| {
+            let shared = Arc::clone(&shared);
+            async move { shared.connection(socket, peer).await }
+        })
+        .await;
         Ok(())
     }
 }

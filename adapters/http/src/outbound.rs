@@ -237,20 +237,12 @@ impl HttpOperation {
             body
         });
 
-        match self.config.status_actions.action(status.as_u16()) {
-            StatusAction::Complete => Ok(Delivered {
-                response,
-                note: Some(reason),
-            }),
-            StatusAction::Retry => {
-                let error = DeliveryError::retry(reason).with_response(response);
-                Err(match retry_after {
-                    Some(delay) => error.with_retry_after(delay),
-                    None => error,
-                })
-            }
-            StatusAction::Suspend => Err(DeliveryError::suspend(reason).with_response(response)),
-            StatusAction::Error => Err(DeliveryError::fail(reason).with_response(response)),
+        let action = self.config.status_actions.action(status.as_u16());
+        let outcome = action.outcome(reason, response);
+        // Only a retry waits: the server's Retry-After paces the next attempt.
+        match (action, retry_after) {
+            (StatusAction::Retry, Some(delay)) => outcome.map_err(|e| e.with_retry_after(delay)),
+            _ => outcome,
         }
     }
 }

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use axum::http::{HeaderName, Method};
 use ferry_adapter::{
-    CharsetChoice, DuplicatePolicy, InvalidText, ItemReference, charset_choice, setting_problem,
+    CharsetChoice, DuplicatePolicy, InvalidText, ItemReference, ServerTlsFiles, charset_choice,
+    connection_limit, duplicate_policy, duration_or, invalid_text, positive_size, setting_problem,
 };
 use ferry_message::{ContentKind, ItemName};
 use ferry_production::{
@@ -82,15 +83,6 @@ pub(crate) enum AuthSettings {
     Basic { user: String, password_env: String },
 }
 
-/// Certificate files of the listening side.
-#[derive(Debug, Clone)]
-pub(crate) struct ServerTlsFiles {
-    pub(crate) certificate: PathBuf,
-    pub(crate) key: PathBuf,
-    /// When set, clients must present a certificate signed by this authority.
-    pub(crate) client_ca: Option<PathBuf>,
-}
-
 /// The checked settings of `service: http`.
 #[derive(Debug, Clone)]
 pub(crate) struct InboundConfig {
@@ -149,6 +141,8 @@ struct ServerTlsWritten {
 }
 
 const DEFAULT_MAX_BODY: usize = 16 << 20;
+/// What a zero `max_body` or `max_response` is called in its problem.
+pub(crate) const SIZE_LIMIT: &str = "a size limit";
 const ACCEPTED_METHODS: [Method; 3] = [Method::POST, Method::PUT, Method::PATCH];
 const DEFAULT_KINDS: [ContentKind; 4] = [
     ContentKind::Hl7v2,
@@ -182,9 +176,9 @@ pub(crate) fn inbound(item: &Item) -> Result<InboundConfig, Diagnostics> {
     let methods = methods_of(&mut reader, methods);
     let accept = kinds_of(&mut reader, accept);
     let charset = charset_choice(&mut reader, charset.as_ref(), false);
-    let invalid_charset = invalid_charset_of(&mut reader, invalid_charset.as_ref());
-    let duplicates = duplicates_of(&mut reader, duplicates.as_ref());
-    let max_body = positive_size(&mut reader, max_body, DEFAULT_MAX_BODY);
+    let invalid_charset = invalid_text(&mut reader, invalid_charset.as_ref());
+    let duplicates = duplicate_policy(&mut reader, duplicates.as_ref());
+    let max_body = positive_size(&mut reader, max_body, DEFAULT_MAX_BODY, SIZE_LIMIT);
     let references = response_from
         .iter()
         .map(|setting| ItemReference {
@@ -204,11 +198,11 @@ pub(crate) fn inbound(item: &Item) -> Result<InboundConfig, Diagnostics> {
         }
         Some(operation) => ResponseMode::From {
             operation: ItemName::from(operation.value.as_str()),
-            timeout: duration(response_timeout, Duration::from_secs(30)),
+            timeout: duration_or(response_timeout.as_ref(), Duration::from_secs(30)),
         },
     };
     let auth = auth.and_then(|auth| auth_of(&mut reader, auth));
-    let max_connections = connections_of(&mut reader, max_connections.as_ref());
+    let max_connections = connection_limit(&mut reader, max_connections.as_ref());
     let idempotency_header = header_name_of(&mut reader, idempotency_header);
 
     let config = listen.map(|listen| InboundConfig {
@@ -221,7 +215,7 @@ pub(crate) fn inbound(item: &Item) -> Result<InboundConfig, Diagnostics> {
         duplicates,
         max_body,
         gzip,
-        read_timeout: duration(read_timeout, Duration::from_secs(30)),
+        read_timeout: duration_or(read_timeout.as_ref(), Duration::from_secs(30)),
         response,
         references,
         auth,
@@ -231,29 +225,10 @@ pub(crate) fn inbound(item: &Item) -> Result<InboundConfig, Diagnostics> {
             client_ca: tls.client_ca.map(PathBuf::from),
         }),
         max_connections,
-        retry_after: duration(retry_after, Duration::from_secs(5)),
+        retry_after: duration_or(retry_after.as_ref(), Duration::from_secs(5)),
         idempotency_header,
     });
     reader.finish(config)
-}
-
-pub(crate) fn duration(setting: Option<DurationSetting>, default: Duration) -> Duration {
-    setting.map_or(default, |setting| setting.duration())
-}
-
-pub(crate) fn positive_size(
-    reader: &mut SettingsReader<'_>,
-    setting: Option<SizeSetting>,
-    default: usize,
-) -> usize {
-    match setting {
-        None => default,
-        Some(size) if size.bytes == 0 => {
-            setting_problem(reader, size.at, "a size limit must be above 0", None);
-            default
-        }
-        Some(size) => size.bytes_usize(),
-    }
 }
 
 /// The `idempotency_header` setting, or `Idempotency-Key`.
@@ -357,54 +332,6 @@ fn auth_of(reader: &mut SettingsReader<'_>, auth: Setting<AuthWritten>) -> Optio
             let hint = "secrets come from environment variables: name the variable";
             setting_problem(reader, auth.at, message, Some(hint));
             None
-        }
-    }
-}
-
-fn connections_of(reader: &mut SettingsReader<'_>, setting: Option<&Setting<u32>>) -> usize {
-    match setting {
-        None => 256,
-        Some(count) if count.value == 0 => {
-            setting_problem(reader, count.at, "max_connections must be above 0", None);
-            256
-        }
-        Some(count) => usize::try_from(count.value).unwrap_or(usize::MAX),
-    }
-}
-
-fn invalid_charset_of(
-    reader: &mut SettingsReader<'_>,
-    setting: Option<&Setting<String>>,
-) -> InvalidText {
-    let Some(setting) = setting else {
-        return InvalidText::Reject;
-    };
-    match setting.value.as_str() {
-        "reject" => InvalidText::Reject,
-        "replace" => InvalidText::Replace,
-        other => {
-            let message = format!("unknown invalid_charset '{other}'");
-            setting_problem(reader, setting.at, message, Some("reject or replace"));
-            InvalidText::Reject
-        }
-    }
-}
-
-fn duplicates_of(
-    reader: &mut SettingsReader<'_>,
-    setting: Option<&Setting<String>>,
-) -> DuplicatePolicy {
-    let Some(setting) = setting else {
-        return DuplicatePolicy::Flag;
-    };
-    match setting.value.as_str() {
-        "flag" => DuplicatePolicy::Flag,
-        "discard" => DuplicatePolicy::Discard,
-        "off" => DuplicatePolicy::Off,
-        other => {
-            let message = format!("unknown duplicates '{other}'");
-            setting_problem(reader, setting.at, message, Some("flag, discard or off"));
-            DuplicatePolicy::Flag
         }
     }
 }

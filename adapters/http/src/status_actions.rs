@@ -11,33 +11,11 @@
 
 use std::collections::BTreeMap;
 
-use ferry_adapter::setting_problem;
-use ferry_production::{Setting, SettingsReader};
+use ferry_adapter::{ActionSetting, WrittenActions};
+use ferry_production::SettingsReader;
 
-/// What to do with a message after a response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum StatusAction {
-    /// The message is delivered.
-    Complete,
-    /// Try again per the item's retry policy.
-    Retry,
-    /// Hold the message for a person.
-    Suspend,
-    /// End the message in Error.
-    Error,
-}
-
-impl StatusAction {
-    fn parse(text: &str) -> Option<StatusAction> {
-        match text {
-            "complete" => Some(StatusAction::Complete),
-            "retry" => Some(StatusAction::Retry),
-            "suspend" => Some(StatusAction::Suspend),
-            "error" => Some(StatusAction::Error),
-            _ => None,
-        }
-    }
-}
+/// The shared action words, under the name this adapter's code reads best with.
+pub(crate) use ferry_adapter::Action as StatusAction;
 
 /// The action for every status.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -71,32 +49,19 @@ impl StatusActions {
     /// statuses and actions are collected as problems.
     pub(crate) fn read(
         reader: &mut SettingsReader<'_>,
-        written: Option<Setting<BTreeMap<String, Setting<String>>>>,
+        written: Option<WrittenActions>,
     ) -> StatusActions {
-        let mut actions = StatusActions::default();
-        let Some(written) = written else {
-            return actions;
+        let setting = ActionSetting {
+            name: "status_actions",
+            key: "status",
+            key_hint: "a status from 100 to 599 such as 409, or a class such as 4xx",
         };
-        for (name, action) in &written.value {
-            let Some(parsed) = StatusAction::parse(&action.value) else {
-                let message = format!("unknown action '{}' for {name}", action.value);
-                let hint = "one of complete, retry, suspend, error";
-                setting_problem(reader, action.at, message, Some(hint));
-                continue;
+        let mut actions = StatusActions::default();
+        for (key, action) in setting.read(reader, written, status_key) {
+            match key {
+                Key::Exact(status) => actions.exact.insert(status, action),
+                Key::Class(class) => actions.classes.insert(class, action),
             };
-            match status_key(name) {
-                Some(Key::Exact(status)) => {
-                    actions.exact.insert(status, parsed);
-                }
-                Some(Key::Class(class)) => {
-                    actions.classes.insert(class, parsed);
-                }
-                None => {
-                    let message = format!("unknown status `{name}` in `status_actions`");
-                    let hint = "a status from 100 to 599 such as 409, or a class such as 4xx";
-                    setting_problem(reader, written.at, message, Some(hint));
-                }
-            }
         }
         actions
     }

@@ -1,52 +1,25 @@
 //! TLS for both sides, from the PEM files the settings name.
 //!
 //! Files are read when an item starts, and every failure names the file and the setting,
-//! since a wrong path or a key in the wrong format is the usual cause. The service
-//! offers HTTP/2 and HTTP/1.1 through ALPN.
+//! since a wrong path or a key in the wrong format is the usual cause. The service's
+//! configuration is [`ferry_adapter::server_tls_config`], shared with MLLP, plus ALPN
+//! for HTTP/2 and HTTP/1.1; the client side goes through reqwest's own PEM readers.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use ferry_adapter::{ServerTlsFiles, server_tls_config};
 use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls::server::WebPkiClientVerifier;
-use tokio_rustls::rustls::{RootCertStore, ServerConfig};
 
-use crate::settings::{ClientTls, ServerTlsFiles};
+use crate::settings::ClientTls;
 
-/// The acceptor of a listening service.
+/// The acceptor of a listening service, offering HTTP/2 and HTTP/1.1 through ALPN.
 ///
 /// # Errors
 ///
 /// A sentence naming the file or setting at fault.
 pub(crate) fn acceptor(files: &ServerTlsFiles) -> Result<TlsAcceptor, String> {
-    let chain = certificates(&files.certificate, "tls.certificate")?;
-    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|error| {
-        format!(
-            "tls.key {}: {error} (expected a PEM private key: PKCS#8, PKCS#1 or SEC1)",
-            files.key.display()
-        )
-    })?;
-    let builder = ServerConfig::builder();
-    let builder = match &files.client_ca {
-        Some(ca) => {
-            let mut roots = RootCertStore::empty();
-            for certificate in certificates(ca, "tls.client_ca")? {
-                roots
-                    .add(certificate)
-                    .map_err(|error| format!("tls.client_ca {}: {error}", ca.display()))?;
-            }
-            let verifier = WebPkiClientVerifier::builder(Arc::new(roots))
-                .build()
-                .map_err(|error| format!("tls.client_ca {}: {error}", ca.display()))?;
-            builder.with_client_cert_verifier(verifier)
-        }
-        None => builder.with_no_client_auth(),
-    };
-    let mut config = builder
-        .with_single_cert(chain, key)
-        .map_err(|error| format!("tls.certificate and tls.key do not fit together: {error}"))?;
+    let mut config = server_tls_config(files)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
@@ -89,17 +62,4 @@ pub(crate) fn client(
 
 fn read(path: &Path, setting: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|error| format!("{setting} {}: {error}", path.display()))
-}
-
-fn certificates(path: &Path, setting: &str) -> Result<Vec<CertificateDer<'static>>, String> {
-    let chain = CertificateDer::pem_file_iter(path)
-        .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
-        .map_err(|error| format!("{setting} {}: {error}", path.display()))?;
-    if chain.is_empty() {
-        return Err(format!(
-            "{setting} {}: no CERTIFICATE in the file",
-            path.display()
-        ));
-    }
-    Ok(chain)
 }

@@ -24,7 +24,7 @@ use tokio_rustls::TlsConnector;
 
 use crate::codec::Framed;
 use crate::connection::{Connection, Stream};
-use crate::reply_actions::{ReplyAction, ReplyKind};
+use crate::reply_actions::ReplyKind;
 use crate::settings::{self, OutboundConfig};
 
 /// Builds `operation: mllp` items.
@@ -231,15 +231,10 @@ impl MllpOperation {
         };
 
         let response = response.map(|bytes| NewBody::new(ContentKind::Hl7v2, bytes));
-        match self.config.reply_actions.action(kind) {
-            ReplyAction::Complete => Ok(Delivered {
-                response,
-                note: Some(reason),
-            }),
-            ReplyAction::Retry => Err(DeliveryError::retry(reason).with_response(response)),
-            ReplyAction::Suspend => Err(DeliveryError::suspend(reason).with_response(response)),
-            ReplyAction::Error => Err(DeliveryError::fail(reason).with_response(response)),
-        }
+        self.config
+            .reply_actions
+            .action(kind)
+            .outcome(reason, response)
     }
 }
 

@@ -7,12 +7,13 @@
 //! rejected again; no reply in time, or a reply that is not a usable ACK, is retried by
 //! the item's retry policy. A production changes any of these, e.g. `AE: retry`.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
-use ferry_adapter::setting_problem;
+use ferry_adapter::{ActionKey, ActionSetting, ActionTable};
 use ferry_hl7::AckCode;
-use ferry_production::{Setting, SettingsReader};
+
+/// The shared action words, under the name this adapter's code reads best with.
+pub use ferry_adapter::Action as ReplyAction;
 
 /// A kind of reply, or the lack of one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -37,6 +38,10 @@ impl ReplyKind {
         ReplyKind::Timeout,
         ReplyKind::Invalid,
     ];
+}
+
+impl ActionKey for ReplyKind {
+    const KEYS: &'static [Self] = &Self::ALL;
 
     fn name(self) -> &'static str {
         match self {
@@ -62,85 +67,12 @@ impl fmt::Display for ReplyKind {
     }
 }
 
-/// What to do with a message after a reply of some kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplyAction {
-    /// The message is delivered.
-    Complete,
-    /// Try again per the item's retry policy.
-    Retry,
-    /// Hold the message for a person.
-    Suspend,
-    /// End the message in Error.
-    Error,
-}
-
-impl ReplyAction {
-    fn parse(text: &str) -> Option<ReplyAction> {
-        match text {
-            "complete" => Some(ReplyAction::Complete),
-            "retry" => Some(ReplyAction::Retry),
-            "suspend" => Some(ReplyAction::Suspend),
-            "error" => Some(ReplyAction::Error),
-            _ => None,
-        }
-    }
-}
-
 /// The action for every reply kind.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplyActions {
-    actions: BTreeMap<ReplyKind, ReplyAction>,
-}
+pub type ReplyActions = ActionTable<ReplyKind>;
 
-impl Default for ReplyActions {
-    fn default() -> Self {
-        let actions = ReplyKind::ALL
-            .into_iter()
-            .map(|kind| (kind, kind.default_action()))
-            .collect();
-        ReplyActions { actions }
-    }
-}
-
-impl ReplyActions {
-    /// The action for `kind`.
-    pub fn action(&self, kind: ReplyKind) -> ReplyAction {
-        self.actions
-            .get(&kind)
-            .copied()
-            .unwrap_or_else(|| kind.default_action())
-    }
-
-    /// The defaults with the production's `reply_actions` mapping applied; unknown kinds
-    /// and actions are collected as problems.
-    pub(crate) fn read(
-        reader: &mut SettingsReader<'_>,
-        written: Option<Setting<BTreeMap<String, Setting<String>>>>,
-    ) -> ReplyActions {
-        let mut actions = ReplyActions::default();
-        let Some(written) = written else {
-            return actions;
-        };
-        for (name, action) in &written.value {
-            let kind = ReplyKind::ALL.into_iter().find(|kind| kind.name() == name);
-            let Some(kind) = kind else {
-                let message = format!("unknown reply kind `{name}` in `reply_actions`");
-                let hint = "kinds are AA, AE, AR, CA, CE, CR, timeout and invalid";
-                setting_problem(reader, written.at, message, Some(hint));
-                continue;
-            };
-            match ReplyAction::parse(&action.value) {
-                Some(parsed) => {
-                    actions.actions.insert(kind, parsed);
-                }
-                None => {
-                    let message = format!("unknown action '{}' for {name}", action.value);
-                    let hint = "one of complete, retry, suspend, error";
-                    setting_problem(reader, action.at, message, Some(hint));
-                }
-            }
-        }
-        actions
-    }
-}
+/// How `reply_actions` names its keys, for its problems.
+pub(crate) const REPLY_ACTIONS: ActionSetting<'static> = ActionSetting {
+    name: "reply_actions",
+    key: "reply kind",
+    key_hint: "kinds are AA, AE, AR, CA, CE, CR, timeout and invalid",
+};

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ferry_adapter::{
-    CharsetChoice, DuplicatePolicy, InvalidText, ItemReference, charset_choice, setting_problem,
+    CharsetChoice, DuplicatePolicy, InvalidText, ItemReference, ServerTlsFiles, charset_choice,
+    connection_limit, duplicate_policy, duration_or, invalid_text, positive_size, setting_problem,
+    tls_identity,
 };
 use ferry_hl7::AckCode;
 use ferry_message::ItemName;
@@ -17,7 +19,7 @@ use ferry_production::{
 };
 use serde::Deserialize;
 
-use crate::reply_actions::ReplyActions;
+use crate::reply_actions::{REPLY_ACTIONS, ReplyActions};
 
 /// The settings of `service: mllp`.
 const INBOUND_KEYS: &[&str] = &[
@@ -85,15 +87,6 @@ pub(crate) enum AckMode {
     Never,
     /// MSH-15 and MSH-16 of each message decide.
     Msh,
-}
-
-/// Certificate files of the listening side.
-#[derive(Debug, Clone)]
-pub(crate) struct ServerTlsFiles {
-    pub(crate) certificate: PathBuf,
-    pub(crate) key: PathBuf,
-    /// When set, clients must present a certificate signed by this authority.
-    pub(crate) client_ca: Option<PathBuf>,
 }
 
 /// Certificate files of the connecting side.
@@ -174,7 +167,7 @@ pub(crate) fn inbound(item: &Item) -> Result<InboundConfig, Diagnostics> {
     let duplicates = reader.optional::<Setting<String>>("duplicates");
     let tls = reader.optional::<Setting<TlsWritten>>("tls");
 
-    let duplicates = duplicates_of(&mut reader, duplicates.as_ref());
+    let duplicates = duplicate_policy(&mut reader, duplicates.as_ref());
     let ack_mode = ack_mode_of(&mut reader, ack_mode.as_ref());
     let references = [
         (&response_from, "response_from", true),
@@ -198,17 +191,17 @@ pub(crate) fn inbound(item: &Item) -> Result<InboundConfig, Diagnostics> {
         application_ack_to,
     );
     let nak_code = nak_code_of(&mut reader, nak_code.as_ref());
-    let max_message = positive_size(&mut reader, max_message, DEFAULT_MAX_MESSAGE);
-    let max_connections = connections_of(&mut reader, max_connections.as_ref());
+    let max_message = positive_size(&mut reader, max_message, DEFAULT_MAX_MESSAGE, "max_message");
+    let max_connections = connection_limit(&mut reader, max_connections.as_ref());
     let charset = charset_choice(&mut reader, charset.as_ref(), force_charset);
-    let invalid_charset = invalid_charset_of(&mut reader, invalid_charset.as_ref());
+    let invalid_charset = invalid_text(&mut reader, invalid_charset.as_ref());
     let tls = tls.map(|tls| server_tls(&mut reader, tls));
 
     let config = listen.map(|listen| InboundConfig {
         listen: listen.text,
         ack_mode,
         response_from,
-        response_timeout: duration(response_timeout, Duration::from_secs(30)),
+        response_timeout: duration_or(response_timeout.as_ref(), Duration::from_secs(30)),
         application_ack_to,
         references,
         nak_code,
@@ -216,7 +209,7 @@ pub(crate) fn inbound(item: &Item) -> Result<InboundConfig, Diagnostics> {
         local_facility,
         max_message,
         max_connections,
-        idle_timeout: duration(idle_timeout, Duration::from_secs(600)),
+        idle_timeout: duration_or(idle_timeout.as_ref(), Duration::from_secs(600)),
         charset,
         invalid_charset,
         split_batches,
@@ -236,24 +229,20 @@ pub(crate) fn outbound(item: &Item) -> Result<OutboundConfig, Diagnostics> {
     let max_message = reader.optional::<SizeSetting>("max_message");
     let tls = reader.optional::<Setting<TlsWritten>>("tls");
 
-    let reply_actions = ReplyActions::read(&mut reader, reply_actions);
-    let max_message = positive_size(&mut reader, max_message, DEFAULT_MAX_REPLY);
+    let reply_actions = ReplyActions::read(&mut reader, reply_actions, &REPLY_ACTIONS);
+    let max_message = positive_size(&mut reader, max_message, DEFAULT_MAX_REPLY, "max_message");
     let host = address.as_ref().map(|address| address.host.clone());
     let tls = tls.map(|tls| client_tls(&mut reader, tls, host.as_deref().unwrap_or("")));
 
     let config = address.map(|address| OutboundConfig {
         address: address.text,
-        connect_timeout: duration(connect_timeout, Duration::from_secs(10)),
-        response_timeout: duration(response_timeout, Duration::from_secs(30)),
+        connect_timeout: duration_or(connect_timeout.as_ref(), Duration::from_secs(10)),
+        response_timeout: duration_or(response_timeout.as_ref(), Duration::from_secs(30)),
         reply_actions,
         max_message,
         tls: tls.flatten(),
     });
     reader.finish(config)
-}
-
-fn duration(setting: Option<DurationSetting>, default: Duration) -> Duration {
-    setting.map_or(default, |setting| setting.duration())
 }
 
 fn ack_mode_of(reader: &mut SettingsReader<'_>, setting: Option<&Setting<String>>) -> AckMode {
@@ -312,25 +301,6 @@ fn application_ack_to_of(
     Some(ItemName::from(setting.value.as_str()))
 }
 
-fn duplicates_of(
-    reader: &mut SettingsReader<'_>,
-    setting: Option<&Setting<String>>,
-) -> DuplicatePolicy {
-    let Some(setting) = setting else {
-        return DuplicatePolicy::Flag;
-    };
-    match setting.value.as_str() {
-        "flag" => DuplicatePolicy::Flag,
-        "discard" => DuplicatePolicy::Discard,
-        "off" => DuplicatePolicy::Off,
-        other => {
-            let message = format!("unknown duplicates '{other}'");
-            setting_problem(reader, setting.at, message, Some("flag, discard or off"));
-            DuplicatePolicy::Flag
-        }
-    }
-}
-
 fn nak_code_of(reader: &mut SettingsReader<'_>, setting: Option<&Setting<String>>) -> AckCode {
     let Some(setting) = setting else {
         return AckCode::AE;
@@ -342,50 +312,6 @@ fn nak_code_of(reader: &mut SettingsReader<'_>, setting: Option<&Setting<String>
             let message = format!("nak_code must be AE or AR, not '{other}'");
             setting_problem(reader, setting.at, message, None);
             AckCode::AE
-        }
-    }
-}
-
-fn positive_size(
-    reader: &mut SettingsReader<'_>,
-    setting: Option<SizeSetting>,
-    default: usize,
-) -> usize {
-    match setting {
-        None => default,
-        Some(size) if size.bytes == 0 => {
-            setting_problem(reader, size.at, "max_message must be above 0", None);
-            default
-        }
-        Some(size) => size.bytes_usize(),
-    }
-}
-
-fn connections_of(reader: &mut SettingsReader<'_>, setting: Option<&Setting<u32>>) -> usize {
-    match setting {
-        None => 256,
-        Some(count) if count.value == 0 => {
-            setting_problem(reader, count.at, "max_connections must be above 0", None);
-            256
-        }
-        Some(count) => usize::try_from(count.value).unwrap_or(usize::MAX),
-    }
-}
-
-fn invalid_charset_of(
-    reader: &mut SettingsReader<'_>,
-    setting: Option<&Setting<String>>,
-) -> InvalidText {
-    let Some(setting) = setting else {
-        return InvalidText::Reject;
-    };
-    match setting.value.as_str() {
-        "reject" => InvalidText::Reject,
-        "replace" => InvalidText::Replace,
-        other => {
-            let message = format!("unknown invalid_charset '{other}'");
-            setting_problem(reader, setting.at, message, Some("reject or replace"));
-            InvalidText::Reject
         }
     }
 }
@@ -424,17 +350,9 @@ fn client_tls(
         let message = "`tls.client_ca` is for services; an operation trusts `ca`";
         setting_problem(reader, client_ca.at, message, None);
     }
-    let identity = match (written.certificate, written.key) {
-        (Some(certificate), Some(key)) => {
-            Some((PathBuf::from(certificate.value), PathBuf::from(key.value)))
-        }
-        (None, None) => None,
-        _ => {
-            let message = "`tls.certificate` and `tls.key` go together";
-            setting_problem(reader, at, message, None);
-            None
-        }
-    };
+    let certificate = written.certificate.map(|setting| setting.value);
+    let key = written.key.map(|setting| setting.value);
+    let identity = tls_identity(reader, at, certificate, key);
     let Some(ca) = written.ca else {
         let message = "`tls` needs `ca`: the PEM file of the authority that signed the \
                        receiver's certificate";

@@ -13,6 +13,7 @@
 //! is pure (no files, sockets or threads), so `ferry validate` can build every item to check
 //! it; I/O starts in [`Service::run`] and [`Operation::start`].
 
+mod actions;
 mod folders;
 mod inbound;
 mod listen;
@@ -21,18 +22,26 @@ mod outbound;
 mod registry;
 mod report;
 mod settings;
+mod template;
+mod tls;
 
+pub use actions::{Action, ActionKey, ActionSetting, ActionTable, WrittenActions};
 pub use folders::{FolderUse, ItemReference, same_folder, within_folder};
 pub use inbound::{
     CharsetChoice, DuplicatePolicy, InboundMessage, Intake, IntakeError, InvalidText, Reply,
     ReplyOutcome, Service, ServiceContext, Submitted,
 };
-pub use listen::announce_listener;
+pub use listen::{announce_listener, bind_listener, serve_connections};
 pub use media_type::{HL7_V2_MEDIA_TYPE, MediaType, content_type_for};
 pub use outbound::{Delivered, Delivery, DeliveryError, FailureClass, Operation};
 pub use registry::{OperationFactory, Registry, ServiceFactory};
 pub use report::{EventLog, ReportLevel, Reporter, Trouble};
-pub use settings::{charset_choice, setting_problem};
+pub use settings::{
+    ServerTlsFiles, charset_choice, choice, connection_limit, duplicate_policy, duration_or,
+    invalid_text, positive_duration, positive_size, setting_problem, tls_identity,
+};
+pub use template::{MessageTemplate, Placeholder, TemplateError, TemplatePart};
+pub use tls::{pem_certificates, pem_private_key, pem_root_store, server_tls_config};
 
 /// Why an adapter stopped or could not start.
 #[derive(Debug, thiserror::Error)]

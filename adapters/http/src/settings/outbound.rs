@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::http::{HeaderName, HeaderValue, Method};
-use ferry_adapter::setting_problem;
+use ferry_adapter::{choice, duration_or, positive_size, setting_problem, tls_identity};
 use ferry_production::{Diagnostics, DurationSetting, Item, Setting, SettingsReader, SizeSetting};
 use serde::Deserialize;
 
-use super::{duration, header_name_of, positive_size};
+use super::{SIZE_LIMIT, header_name_of};
 use crate::status_actions::StatusActions;
 use crate::template::UrlTemplate;
 
@@ -138,7 +138,7 @@ pub(crate) fn outbound(item: &Item) -> Result<OutboundConfig, Diagnostics> {
     let idempotency_header = header_name_of(&mut reader, idempotency_header);
     let status_actions = StatusActions::read(&mut reader, status_actions);
     let on_ambiguous_timeout = ambiguous_of(&mut reader, on_ambiguous_timeout);
-    let max_response = positive_size(&mut reader, max_response, 16 << 20);
+    let max_response = positive_size(&mut reader, max_response, 16 << 20, SIZE_LIMIT);
 
     let config = url.map(|url| OutboundConfig {
         url,
@@ -146,8 +146,8 @@ pub(crate) fn outbound(item: &Item) -> Result<OutboundConfig, Diagnostics> {
         headers,
         headers_env,
         content_type,
-        connect_timeout: duration(connect_timeout, Duration::from_secs(10)),
-        timeout: duration(timeout, Duration::from_secs(30)),
+        connect_timeout: duration_or(connect_timeout.as_ref(), Duration::from_secs(10)),
+        timeout: duration_or(timeout.as_ref(), Duration::from_secs(30)),
         tls,
         idempotency_header,
         status_actions,
@@ -223,15 +223,7 @@ fn header_names(
 
 fn client_tls(reader: &mut SettingsReader<'_>, tls: Setting<TlsWritten>) -> ClientTls {
     let written = tls.value;
-    let identity = match (written.certificate, written.key) {
-        (Some(certificate), Some(key)) => Some((PathBuf::from(certificate), PathBuf::from(key))),
-        (None, None) => None,
-        _ => {
-            let message = "`tls.certificate` and `tls.key` go together";
-            setting_problem(reader, tls.at, message, None);
-            None
-        }
-    };
+    let identity = tls_identity(reader, tls.at, written.certificate, written.key);
     ClientTls {
         ca: written.ca.map(PathBuf::from),
         identity,
@@ -243,16 +235,10 @@ fn ambiguous_of(
     reader: &mut SettingsReader<'_>,
     setting: Option<Setting<String>>,
 ) -> AmbiguousTimeout {
-    let Some(setting) = setting else {
-        return AmbiguousTimeout::Retry;
-    };
-    match setting.value.as_str() {
-        "retry" => AmbiguousTimeout::Retry,
-        "suspend" => AmbiguousTimeout::Suspend,
-        other => {
-            let message = format!("unknown on_ambiguous_timeout '{other}'");
-            setting_problem(reader, setting.at, message, Some("retry or suspend"));
-            AmbiguousTimeout::Retry
-        }
-    }
+    let choices = [
+        ("retry", AmbiguousTimeout::Retry),
+        ("suspend", AmbiguousTimeout::Suspend),
+    ];
+    choice(reader, setting.as_ref(), "on_ambiguous_timeout", &choices)
+        .unwrap_or(AmbiguousTimeout::Retry)
 }
