@@ -20,11 +20,18 @@ pub(crate) fn init(format: LogFormat, verbose: u8) {
              ferry_adapter=trace,ferry_load=trace,ferry_store=debug"
         }
     };
+    // lapin logs a returned message at WARN with its whole body: patient data in the log.
+    // Ferry's own event names the exchange, routing key and reply text instead.
+    let quiet = "lapin::returned_messages=error";
+    let default = format!("{default},{quiet}");
+    let default = default.as_str();
     let filter = match std::env::var("RUST_LOG") {
-        Ok(directives) => EnvFilter::try_new(&directives).unwrap_or_else(|error| {
-            eprintln!("ferry: ignoring RUST_LOG={directives:?}: {error}");
-            EnvFilter::new(default)
-        }),
+        Ok(directives) => {
+            EnvFilter::try_new(format!("{directives},{quiet}")).unwrap_or_else(|error| {
+                eprintln!("ferry: ignoring RUST_LOG={directives:?}: {error}");
+                EnvFilter::new(default)
+            })
+        }
         Err(_) => EnvFilter::new(default),
     };
     let builder = tracing_subscriber::fmt()

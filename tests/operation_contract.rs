@@ -292,10 +292,13 @@ async fn a_redelivered_delivery_id_is_recognised_not_stored_again() {
     again.delivery_id = Some("amqp-message-0603".to_owned());
     let mut other = hl7(1);
     other.delivery_id = Some("amqp-message-0604".to_owned());
+    let mut corrected = hl7(2);
+    corrected.delivery_id = Some("amqp-message-0603".to_owned());
 
     let stored = submit(&started.ctx, first).await;
     let redelivered = submit(&started.ctx, again).await;
     let separate = submit(&started.ctx, other).await;
+    let reused = submit(&started.ctx, corrected).await;
 
     assert!(matches!(
         stored,
@@ -323,7 +326,17 @@ async fn a_redelivered_delivery_id_is_recognised_not_stored_again() {
         ),
         "another delivery id with the same bytes is a new message"
     );
-    wait_for_status(&started.engine, &separate, Status::Completed).await;
-    assert_eq!(started.script.lock().unwrap().attempts.len(), 2);
+    assert!(
+        matches!(
+            reused,
+            Submitted::Accepted {
+                already_stored: false,
+                ..
+            }
+        ),
+        "the same delivery id with other bytes is a new message, never dropped"
+    );
+    wait_for_status(&started.engine, &reused, Status::Completed).await;
+    assert_eq!(started.script.lock().unwrap().attempts.len(), 3);
     started.engine.shutdown().await.unwrap();
 }

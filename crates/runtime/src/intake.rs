@@ -53,7 +53,7 @@ impl ServiceIntake {
                 let delivery_key = message
                     .delivery_id
                     .as_deref()
-                    .map(|id| delivery_key(&self.item.name, id));
+                    .map(|id| delivery_key(&self.item.name, id, &message.bytes));
                 let duplicate_key = match message.duplicates {
                     DuplicatePolicy::Off => None,
                     _ => delivery_key.or(inspection.duplicate_key),
@@ -158,13 +158,16 @@ struct RequestWait<'a> {
     receipt: Option<tokio::sync::oneshot::Sender<Submitted>>,
 }
 
-/// The duplicate key of a delivery id: the sender's identity of a delivery replaces the
-/// content digest, so a redelivery is recognised even when the bytes were re-encoded.
-fn delivery_key(source: &ItemName, delivery_id: &str) -> [u8; 16] {
+/// The duplicate key of a delivery: the sender's delivery id and the bytes. A redelivery
+/// repeats both; a sender that reuses an id for other bytes (a corrected message after a
+/// refusal, a careless id scheme) gets a new message, never a silent drop.
+fn delivery_key(source: &ItemName, delivery_id: &str, bytes: &[u8]) -> [u8; 16] {
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     hasher.update(source.as_str().as_bytes());
     hasher.update(b"\0delivery id\0");
     hasher.update(delivery_id.as_bytes());
+    hasher.update(&[0]);
+    hasher.update(bytes);
     hasher.digest128().to_be_bytes()
 }
 
@@ -174,6 +177,13 @@ fn submitted(accepted: Accepted, inspection: Inspection) -> Submitted {
         .first()
         .copied()
         .unwrap_or(ferry_message::MessageId(0));
+    if accepted.already_stored {
+        tracing::info!(
+            message_id = id.0,
+            origin = inspection.origin.as_deref().unwrap_or("-"),
+            "a delivery received before (same delivery id and bytes); not stored again"
+        );
+    }
     match inspection.rejected {
         Some(reason) => Submitted::Rejected { id, reason },
         None => Submitted::Accepted {

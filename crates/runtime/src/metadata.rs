@@ -77,6 +77,8 @@ pub(crate) fn inspect(
             duplicate_key: Some(duplicate_key(source, &[], &message.bytes)),
             ..Inspection::default()
         }
+    } else if message.kind == ContentKind::Text {
+        inspect_text(message, source)
     } else {
         Inspection {
             duplicate_key: Some(duplicate_key(source, &[], &message.bytes)),
@@ -87,6 +89,31 @@ pub(crate) fn inspect(
         origin: message.origin.clone(),
         ..inspection
     }
+}
+
+/// Plain text is checked against its charset (the sender's declared one, else the
+/// service's) like HL7 is, so `invalid_charset: reject` means the same for every kind.
+fn inspect_text(message: &InboundMessage, source: &ItemName) -> Inspection {
+    let encoding = match message.charset {
+        CharsetChoice::Forced(encoding) | CharsetChoice::Declared { default: encoding } => encoding,
+    };
+    let mut inspection = Inspection {
+        charset: Some(encoding.name().to_owned()),
+        duplicate_key: Some(duplicate_key(source, &[], &message.bytes)),
+        ..Inspection::default()
+    };
+
+    let (_, had_errors) = encoding.decode_without_bom_handling(&message.bytes);
+    if had_errors && message.invalid_text == InvalidText::Reject {
+        inspection.rejected = Some(format!("bytes not valid in {}", encoding.name()));
+    } else if had_errors {
+        inspection.warnings.push(format!(
+            "bytes not valid in {}: decoded with replacement characters for rules and \
+             display (the stored body keeps the original bytes)",
+            encoding.name()
+        ));
+    }
+    inspection
 }
 
 fn inspect_hl7(message: &InboundMessage, source: &ItemName, fields: &[FieldPath]) -> Inspection {
@@ -311,6 +338,7 @@ fn xml_error(text: &str, bom: Option<usize>, at: u64, what: &str) -> String {
 
 /// The document type of a valid JSON body, or why it is not valid.
 fn json_facts(bytes: &[u8]) -> Result<Option<String>, String> {
+    let bytes = without_bom(bytes);
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|error| format!("not valid JSON: {error}"))?;
     let named = |key: &str| {
@@ -323,6 +351,12 @@ fn json_facts(bytes: &[u8]) -> Result<Option<String>, String> {
     Ok(named("resourceType")
         .or_else(|| named("@odata.type"))
         .map(str::to_owned))
+}
+
+/// JSON without a UTF-8 byte order mark: RFC 8259 lets a receiver ignore one, and some
+/// Windows tools write it.
+pub(crate) fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }
 
 /// MSH-3, MSH-4 and MSH-10: who sent the message and what they called it.
@@ -530,6 +564,41 @@ mod tests {
         );
         let deep = "[".repeat(10_000);
         assert!(rejected(ContentKind::Json, deep.as_bytes()).starts_with("not valid JSON: "));
+    }
+
+    #[test]
+    fn json_with_a_byte_order_mark_is_read_without_it() {
+        let inspection = inspected(
+            ContentKind::Json,
+            b"\xEF\xBB\xBF{\"resourceType\": \"Patient\"}",
+        );
+        assert_eq!(inspection.rejected, None);
+        assert_eq!(inspection.doc_type.as_deref(), Some("Patient"));
+    }
+
+    #[test]
+    fn text_is_checked_against_its_charset_like_hl7() {
+        let mut message = InboundMessage::new(ContentKind::Text, &b"caf\xff"[..]);
+        message.invalid_text = InvalidText::Reject;
+        let inspection = inspect(&message, &ItemName::new("In"), &[]);
+        assert_eq!(
+            inspection.rejected.as_deref(),
+            Some("bytes not valid in UTF-8")
+        );
+
+        message.invalid_text = InvalidText::Replace;
+        let inspection = inspect(&message, &ItemName::new("In"), &[]);
+        assert_eq!(inspection.rejected, None);
+        assert_eq!(inspection.warnings.len(), 1);
+
+        message.charset = CharsetChoice::Forced(encoding_rs::WINDOWS_1252);
+        message.invalid_text = InvalidText::Reject;
+        let inspection = inspect(&message, &ItemName::new("In"), &[]);
+        assert_eq!(
+            inspection.rejected, None,
+            "every byte is a character in windows-1252"
+        );
+        assert_eq!(inspection.charset.as_deref(), Some("windows-1252"));
     }
 
     #[test]

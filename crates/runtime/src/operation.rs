@@ -102,8 +102,10 @@ impl OperationRunner {
                     self.started.store(true, Ordering::Release);
                 }
                 Err(error) => {
-                    let reason = format!("{}; trying again in {}", error.message, humanize(delay));
-                    self.item.report.trouble("not started", reason);
+                    // The reason alone, without the wait: the trouble (and its event)
+                    // changes only when what went wrong changes, not on every try.
+                    self.item.report.trouble("not started", error.message);
+                    tracing::debug!(item = %self.item.name, wait = %humanize(delay), "start again");
                     if !self.wait(delay).await {
                         return false;
                     }
@@ -210,16 +212,23 @@ impl OperationRunner {
 
         let elapsed = first_attempt.elapsed();
         if elapsed >= limit {
-            return Err(self.give_up(limit, &error.reason));
+            let reason = format!(
+                "failure timeout of {} passed; last error: {}",
+                humanize(limit),
+                error.reason
+            );
+            return Err(self.give_up(reason));
         }
         if elapsed + asked > limit {
             let reason = format!(
-                "the far side asked to wait {} before trying again, past the failure \
-                 timeout; last error: {}",
+                "the far side asked to wait {} before trying again (Retry-After), more than \
+                 the {} left of the failure timeout of {}; last error: {}",
                 humanize(asked),
+                humanize(limit - elapsed),
+                humanize(limit),
                 error.reason
             );
-            return Err(self.give_up(limit, &reason));
+            return Err(self.give_up(reason));
         }
 
         // The last attempt happens when the timeout ends, not a backoff later.
@@ -303,12 +312,9 @@ impl OperationRunner {
         self.shared.events.record_repeating("retry", event);
     }
 
-    /// The final state after the failure timeout, per the operation's `on_failure`.
-    fn give_up(&self, limit: Duration, last_error: &str) -> Outcome {
-        let reason = format!(
-            "failure timeout of {} passed; last error: {last_error}",
-            humanize(limit)
-        );
+    /// The final state when the failure timeout ends the retries, per the operation's
+    /// `on_failure`.
+    fn give_up(&self, reason: String) -> Outcome {
         match self.policy.on_failure {
             FailureAction::Error => Outcome::Error(reason),
             FailureAction::Suspend => Outcome::Suspended(reason),

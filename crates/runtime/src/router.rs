@@ -133,7 +133,9 @@ impl Document for Message<'_> {
 
     fn json(&self, pointer: &JsonPointer) -> FieldValue<'_> {
         let value = self.json.get_or_init(|| match self.body.kind {
-            ContentKind::Json => serde_json::from_slice(&self.body.bytes).ok(),
+            ContentKind::Json => {
+                serde_json::from_slice(crate::metadata::without_bom(&self.body.bytes)).ok()
+            }
             _ => None,
         });
         match value {
