@@ -176,9 +176,20 @@ impl Consuming<'_> {
             }
             None => self.config.default_kind,
         };
-        let charset = content_type
-            .and_then(crate::content::charset_of)
+        let label = content_type.and_then(crate::content::charset_of);
+        let charset = label
+            .as_deref()
             .and_then(|label| ferry_hl7::encoding_rs::Encoding::for_label(label.as_bytes()));
+        if let (Some(label), None) = (&label, charset) {
+            // Not a reason to refuse the message (the broker would drop it), but a person
+            // should know its text was read with the service's charset instead.
+            self.ctx.intake.warn(format!(
+                "queue '{}': content type names an unknown charset '{label}'; the text is \
+                 read as {}",
+                self.config.queue.name,
+                charset_name(self.config.charset)
+            ));
+        }
         let mut message = InboundMessage::new(kind, delivery.data.clone());
         message.charset = match (charset, self.config.charset) {
             (Some(declared), ferry_adapter::CharsetChoice::Declared { .. }) => {
@@ -267,6 +278,14 @@ fn settle_plan(tags: &[u64], stored: &[bool]) -> Vec<Settle> {
     }
     plan.extend(run_end.map(Settle::AckUpTo));
     plan
+}
+
+/// The name of the charset a choice decodes with when the message declares none.
+fn charset_name(choice: ferry_adapter::CharsetChoice) -> &'static str {
+    match choice {
+        ferry_adapter::CharsetChoice::Forced(encoding)
+        | ferry_adapter::CharsetChoice::Declared { default: encoding } => encoding.name(),
+    }
 }
 
 #[cfg(test)]
