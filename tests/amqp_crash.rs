@@ -12,18 +12,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-#[path = "amqp_support.rs"]
-mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::amqp::{Client, HL7, control_id, text};
 use common::binary::Ferry;
 use common::hl7::m;
 use common::rabbit::{BrokerObjects, amqp_url};
 use lapin::ExchangeKind;
-use support::{Client, HL7, control_id, text};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -79,7 +77,7 @@ async fn setup(url: &str, client: &Client, dir: &Path) -> Setup {
 /// The message ids (Ferry's header ids) each control id arrived with. One id per control
 /// id means the message was stored once: a second store would be a second header. Copies
 /// with the same id are Ferry's own resends of a publish in flight at the crash.
-fn ids_by_control_id(got: &[support::Got]) -> BTreeMap<String, BTreeSet<String>> {
+fn ids_by_control_id(got: &[common::amqp::Got]) -> BTreeMap<String, BTreeSet<String>> {
     let mut ids: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for message in got {
         ids.entry(control_id(&message.body))

@@ -10,18 +10,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-#[path = "amqp_support.rs"]
-mod support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use common::amqp::{Client, HL7, control_id, int, text, trouble, wait_trouble};
 use common::hl7::{m, typed};
 use common::inproc::Running;
 use common::rabbit::{BrokerObjects, CutProxy, PrivateBroker, amqp_url};
 use ferry_message::{Header, Status};
 use lapin::ExchangeKind;
-use support::{Client, HL7, control_id, int, text, trouble, wait_trouble};
 
 const WAIT: Duration = Duration::from_secs(60);
 

@@ -9,18 +9,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-#[path = "amqp_support.rs"]
-mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use common::amqp::{Client, HL7, control_id, text};
 use common::hl7::expected_messages;
 use common::inproc::Running;
 use common::rabbit::{BrokerObjects, CutProxy, PrivateBroker, amqp_url};
 use ferry_message::Status;
 use lapin::ExchangeKind;
-use support::{Client, HL7, control_id, text};
 
 /// A relay: `service: amqp` on `queue` (dead-lettering to `dlx`) feeding `operation: amqp`
 /// on the fanout exchange `out`.
@@ -267,7 +265,7 @@ async fn a_broker_restart_loses_nothing() {
     })
     .await;
     broker.stop().await;
-    let down = support::wait_trouble(&running.engine, "In", WAIT, "the loss", |t| {
+    let down = common::amqp::wait_trouble(&running.engine, "In", WAIT, "the loss", |t| {
         t.is_some_and(|t| t.state == "disconnected")
     })
     .await;

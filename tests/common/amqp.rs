@@ -1,7 +1,5 @@
-//! Helpers the AMQP tests share (included by `#[path]`): a small test client for the
-//! broker and waiting on an engine item's state. Built alone it holds no test.
-
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+//! Helpers the AMQP tests share: a small test client for the broker and waiting on an
+//! engine item's state.
 
 use std::time::{Duration, Instant};
 
