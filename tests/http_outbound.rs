@@ -123,7 +123,8 @@ async fn status_actions_and_ambiguous_timeouts_follow_the_settings() {
         .iter()
         .find(|s| control_id(s) == "MSG0001")
         .and_then(|s| s.header("content-type").map(str::to_owned));
-    assert_eq!(text.as_deref(), Some("text/plain"));
+    // A text body is stored with the charset it was checked against, and says so.
+    assert_eq!(text.as_deref(), Some("text/plain; charset=UTF-8"));
     running.stop().await;
 
     // Every start warns again.

@@ -9,9 +9,13 @@
 //! body. Since the service cannot see the dropped header, [`Watched`] reads the bytes
 //! hyper reads, follows the message framing (heads, fixed-length and chunked bodies) and
 //! records one verdict per request head in [`Heads`], in order; the service takes them
-//! in the same order, one per request. When the bytes stop making sense (HTTP/2, an
-//! upgrade, a head hyper will refuse anyway), the watch stops: hyper then answers or
-//! closes on its own, and later requests count as unambiguous.
+//! in the same order, one per request.
+//!
+//! The watch never stops on its own for HTTP/1: when the bytes stop making sense (a head
+//! longer than [`MAX_HEAD`], which hyper is set to refuse too, a length it cannot read, a
+//! broken chunk), it has lost the framing, and every later request of the connection is
+//! refused, since its start can no longer be told. Only the HTTP/2 preface ends the watch,
+//! and HTTP/2 requests do not consult it.
 
 use std::collections::VecDeque;
 use std::io;
@@ -21,8 +25,20 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// The longest head followed; hyper refuses longer ones itself.
-const MAX_HEAD: usize = 64 * 1024;
+/// The longest head followed; the listener sets hyper's HTTP/1 buffer to this size, so
+/// hyper refuses longer heads itself (431).
+pub(crate) const MAX_HEAD: usize = 64 * 1024;
+
+/// What the watch says of one request head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// One length header at most: hyper and Ferry agree on the body.
+    Clear,
+    /// Both `Content-Length` and `Transfer-Encoding`.
+    Ambiguous,
+    /// The watch lost the framing before this request (or never saw its head).
+    Lost,
+}
 
 /// The verdicts of one connection's request heads, oldest first.
 #[derive(Debug, Default)]
@@ -31,11 +47,16 @@ pub(crate) struct Heads {
 }
 
 impl Heads {
-    /// Whether the next request's head had both length headers. Each call takes one
-    /// verdict; with none left (the watch stopped), the answer is no.
-    pub(crate) fn next_is_ambiguous(&self) -> bool {
+    /// The verdict of the next request's head. Each call takes one verdict; with none
+    /// left, the watch has no record of the head hyper parsed (it lost the framing), and
+    /// the answer is [`Verdict::Lost`].
+    pub(crate) fn next(&self) -> Verdict {
         let mut verdicts = self.verdicts.lock().unwrap_or_else(|e| e.into_inner());
-        verdicts.pop_front().unwrap_or(false)
+        match verdicts.pop_front() {
+            Some(true) => Verdict::Ambiguous,
+            Some(false) => Verdict::Clear,
+            None => Verdict::Lost,
+        }
     }
 
     fn push(&self, ambiguous: bool) {
@@ -115,8 +136,10 @@ enum State {
     Fixed(u64),
     /// Inside a chunked body.
     Chunk(Chunk),
-    /// No longer following.
+    /// HTTP/2: not followed (its requests do not consult the watch).
     Off,
+    /// The framing was lost: no later head is recorded.
+    Lost,
 }
 
 /// The parts of a chunked body (RFC 9112 §7.1).
@@ -161,7 +184,7 @@ impl Framing {
     fn feed(&mut self, mut data: &[u8]) {
         while !data.is_empty() {
             data = match self.state {
-                State::Off => return,
+                State::Off | State::Lost => return,
                 State::Head => self.head_bytes(data),
                 State::Fixed(remaining) => {
                     let taken =
@@ -200,15 +223,30 @@ impl Framing {
         self.head.extend_from_slice(data);
         let end = find_head_end(&self.head[start..]).map(|end| start + end);
         let Some(end) = end else {
-            if self.head.len() > MAX_HEAD || self.head.starts_with(b"PRI * HTTP/2") {
+            if self.head.starts_with(b"PRI * HTTP/2") {
                 self.state = State::Off;
+            } else if self.head.len() > MAX_HEAD {
+                self.lose();
             }
             return &[];
         };
+        if end > MAX_HEAD {
+            // hyper refuses it too; nothing after it can be framed.
+            self.lose();
+            return &[];
+        }
         let consumed_here = end - (self.head.len() - data.len());
         let head = std::mem::take(&mut self.head);
         self.state = self.after_head(&head[..end]);
+        if self.state == State::Lost {
+            return &[];
+        }
         &data[consumed_here..]
+    }
+
+    fn lose(&mut self) {
+        self.state = State::Lost;
+        self.head = Vec::new();
     }
 
     /// Records the head's verdict and says how its body is framed.
@@ -216,35 +254,37 @@ impl Framing {
         let text = String::from_utf8_lossy(head);
         let mut lines = text.split('\n').map(|line| line.trim_end_matches('\r'));
         let request_line = lines.next().unwrap_or("");
-        if request_line.starts_with("PRI ") || request_line.starts_with("CONNECT ") {
+        if request_line.starts_with("PRI ") {
             return State::Off;
         }
 
-        let mut length: Option<&str> = None;
+        let mut lengths: Vec<&str> = Vec::new();
         let mut encoding: Option<String> = None;
-        let mut upgrade = false;
         for line in lines {
             let Some((name, value)) = line.split_once(':') else {
                 continue;
             };
             let value = value.trim();
             match name.trim().to_ascii_lowercase().as_str() {
-                "content-length" => length = Some(value),
+                "content-length" => lengths.extend(value.split(',').map(str::trim)),
                 "transfer-encoding" => {
                     let joined = encoding.map_or(value.to_owned(), |e| format!("{e},{value}"));
                     encoding = Some(joined);
                 }
-                "upgrade" => upgrade = true,
                 _ => {}
             }
         }
 
-        self.heads.push(length.is_some() && encoding.is_some());
-        if upgrade || (length.is_some() && encoding.is_some()) {
-            return State::Off;
+        // Ferry never switches protocols (no 101, no 2xx to CONNECT), so a request asking
+        // for an upgrade or a tunnel is followed by more HTTP/1 like any other.
+        let ambiguous = !lengths.is_empty() && encoding.is_some();
+        self.heads.push(ambiguous);
+        if ambiguous {
+            // Answered with 400 and a close: nothing after it is served.
+            return State::Lost;
         }
-        match (encoding, length) {
-            (Some(encoding), _) => {
+        match encoding {
+            Some(encoding) => {
                 let last = encoding.rsplit(',').next().unwrap_or("").trim();
                 if last.eq_ignore_ascii_case("chunked") {
                     State::Chunk(Chunk::Size {
@@ -253,17 +293,33 @@ impl Framing {
                         ext: false,
                     })
                 } else {
-                    State::Off
+                    State::Lost
                 }
             }
-            (None, Some(length)) => match length.parse::<u64>() {
-                Ok(0) => State::Head,
-                Ok(length) => State::Fixed(length),
-                Err(_) => State::Off,
+            None => match content_length(&lengths) {
+                Some(0) => State::Head,
+                Some(length) => State::Fixed(length),
+                None if lengths.is_empty() => State::Head,
+                None => State::Lost,
             },
-            (None, None) => State::Head,
         }
     }
+}
+
+/// The one length all `Content-Length` values agree on, each plain digits.
+fn content_length(values: &[&str]) -> Option<u64> {
+    let mut length = None;
+    for value in values {
+        if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let value = value.parse::<u64>().ok()?;
+        if length.is_some_and(|length| length != value) {
+            return None;
+        }
+        length = Some(value);
+    }
+    length
 }
 
 /// The end of a head (just past its empty line) in `bytes`, for CRLF or bare LF lines.
@@ -325,7 +381,7 @@ fn chunk_bytes(chunk: Chunk, data: &[u8]) -> (State, &[u8]) {
                     digits: true,
                     ext: false,
                 },
-                None => return (State::Off, rest),
+                None => return (State::Lost, rest),
             }
         }
         (Chunk::SizeLf { size: 0 }, b'\n') => Chunk::TrailerStart,
@@ -341,7 +397,7 @@ fn chunk_bytes(chunk: Chunk, data: &[u8]) -> (State, &[u8]) {
         (Chunk::TrailerLine, b'\r') => Chunk::TrailerLf,
         (Chunk::TrailerLine, b'\n') | (Chunk::TrailerLf, b'\n') => Chunk::TrailerStart,
         (Chunk::TrailerStart | Chunk::TrailerLine, _) => Chunk::TrailerLine,
-        _ => return (State::Off, rest),
+        _ => return (State::Lost, rest),
     };
     (State::Chunk(next), rest)
 }
@@ -370,7 +426,7 @@ mod tests {
         for piece in [1, 2, 7, stream.len()] {
             let (verdicts, state) = verdicts(stream, piece);
             assert_eq!(verdicts, [false, false, false, true], "pieces of {piece}");
-            assert_eq!(state, State::Off);
+            assert_eq!(state, State::Lost);
         }
     }
 
@@ -390,5 +446,51 @@ mod tests {
         let (verdicts, state) = verdicts(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 4);
         assert!(verdicts.is_empty());
         assert_eq!(state, State::Off);
+    }
+
+    #[test]
+    fn a_head_too_long_loses_the_framing_for_good() {
+        let mut stream = b"POST /a HTTP/1.1\r\nX: ".to_vec();
+        stream.extend(vec![b'a'; 70_000]);
+        stream.extend_from_slice(b"\r\nContent-Length: 0\r\n\r\n");
+        stream.extend_from_slice(
+            b"POST /a HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+        );
+        for piece in [35_000, 4096, stream.len()] {
+            let heads = Arc::new(Heads::default());
+            let mut framing = Framing::new(Arc::clone(&heads));
+            for part in stream.chunks(piece) {
+                framing.feed(part);
+            }
+            assert_eq!(framing.state, State::Lost, "pieces of {piece}");
+            assert_eq!(heads.next(), Verdict::Lost);
+            assert_eq!(heads.next(), Verdict::Lost);
+        }
+    }
+
+    #[test]
+    fn lengths_that_cannot_be_read_lose_the_framing() {
+        for head in [
+            "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+            "POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n",
+            "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+        ] {
+            let (verdicts, state) = verdicts(head.as_bytes(), 5);
+            assert_eq!(verdicts, [false], "{head}");
+            assert_eq!(state, State::Lost, "{head}");
+        }
+        let stream = b"POST / HTTP/1.1\r\nContent-Length: 2, 2\r\n\r\nab";
+        let (verdicts, state) = verdicts(stream, 1);
+        assert_eq!(verdicts, [false]);
+        assert_eq!(state, State::Head);
+    }
+
+    #[test]
+    fn an_upgrade_request_is_followed_like_any_other() {
+        let stream = b"POST / HTTP/1.1\r\nUpgrade: websocket\r\nContent-Length: 1\r\n\r\nx\
+            POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let (verdicts, _) = verdicts(stream, 3);
+        assert_eq!(verdicts, [false, true]);
     }
 }

@@ -6,7 +6,8 @@
 //! - `receive`: the checks and answer of one request (method, framing, credentials, room,
 //!   content type, size) and `problem`, the JSON error answers;
 //! - `limits`: reading a body within the size limit, counted after decompression, and
-//!   the read timeout; `guard`: refusing requests whose length is ambiguous;
+//!   the read and body timeouts; `guard`: refusing requests whose length is ambiguous
+//!   or whose start could not be followed;
 //! - `outbound`: `operation: http`, a reqwest client that sends one message per request
 //!   to a URL made from a `template`, with an idempotency key, and turns the status into
 //!   completion, retry, suspension or error through `status_actions` and `retry_after`;

@@ -6,7 +6,8 @@
 //! inflates to gigabytes, is stopped as soon as it passes the limit; memory never holds
 //! much more than the limit (plus one frame, plus the inflater's window). Each frame must
 //! arrive within the read timeout, so a sender that goes quiet half-way does not hold a
-//! connection and a buffer forever.
+//! connection and a buffer forever, and the whole body within the body timeout, so one
+//! that trickles a byte at a time does not either.
 //!
 //! A refused body is not simply dropped: an HTTP/1 peer still sending when the server
 //! closes gets a reset that can destroy the answer before the client reads it, and an
@@ -21,6 +22,8 @@ use axum::body::Body;
 use bytes::Bytes;
 use flate2::write::GzDecoder;
 use http_body_util::BodyExt;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 /// Why a body could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,6 +38,12 @@ pub(crate) enum BodyError {
     /// Nothing arrived for the read timeout.
     #[error("no body data for {timeout:?}, after {wire} bytes")]
     Timeout { timeout: Duration, wire: u64 },
+    /// The whole body did not arrive within the body timeout.
+    #[error("the body did not arrive within body_timeout ({limit:?}); {wire} bytes came")]
+    TooSlow { limit: Duration, wire: u64 },
+    /// The service is stopping and its grace for open connections ran out.
+    #[error("the service is stopping; the body was not read to its end ({wire} bytes came)")]
+    Stopping { wire: u64 },
     /// A compressed body that does not inflate.
     #[error("the gzip body is corrupt: {0}")]
     Corrupt(String),
@@ -50,21 +59,37 @@ pub(crate) struct BodyLimits {
     pub(crate) max: usize,
     /// The longest wait for the next piece of the body.
     pub(crate) idle: Duration,
+    /// The longest time for the whole body.
+    pub(crate) total: Duration,
     /// Whether the body is gzip-compressed.
     pub(crate) gzip: bool,
 }
 
-/// Reads `body` to its end within `limits`.
+/// Reads `body` to its end within `limits`, or until `stop` is cancelled.
 ///
 /// # Errors
 ///
-/// [`BodyError`]: too large, too slow, corrupt or cut off.
-pub(crate) async fn read_body(body: &mut Body, limits: BodyLimits) -> Result<Bytes, BodyError> {
+/// [`BodyError`]: too large, too slow, corrupt, cut off, or the service stopping.
+pub(crate) async fn read_body(
+    body: &mut Body,
+    limits: BodyLimits,
+    stop: &CancellationToken,
+) -> Result<Bytes, BodyError> {
     let mut sink = Sink::new(limits.max);
     let mut inflater = limits.gzip.then(|| GzDecoder::new(Sink::new(limits.max)));
     let mut wire = 0u64;
+    let deadline = Instant::now() + limits.total;
     loop {
-        let frame = match tokio::time::timeout(limits.idle, body.frame()).await {
+        let idle = Instant::now() + limits.idle;
+        let next = tokio::select! {
+            next = tokio::time::timeout_at(idle.min(deadline), body.frame()) => next,
+            () = stop.cancelled() => return Err(BodyError::Stopping { wire }),
+        };
+        let frame = match next {
+            Err(_) if Instant::now() >= deadline => {
+                let limit = limits.total;
+                return Err(BodyError::TooSlow { limit, wire });
+            }
             Err(_) => {
                 let timeout = limits.idle;
                 return Err(BodyError::Timeout { timeout, wire });
@@ -166,6 +191,7 @@ mod tests {
         BodyLimits {
             max,
             idle: Duration::from_secs(5),
+            total: Duration::from_secs(60),
             gzip,
         }
     }
@@ -180,7 +206,7 @@ mod tests {
     async fn plain_bodies_up_to_the_limit_pass() {
         let mut body = Body::from(vec![b'A'; 100]);
         assert_eq!(
-            read_body(&mut body, limits(100, false))
+            read_body(&mut body, limits(100, false), &CancellationToken::new())
                 .await
                 .unwrap()
                 .len(),
@@ -188,7 +214,7 @@ mod tests {
         );
         let mut body = Body::from(vec![b'A'; 101]);
         assert!(matches!(
-            read_body(&mut body, limits(100, false)).await,
+            read_body(&mut body, limits(100, false), &CancellationToken::new()).await,
             Err(BodyError::TooLarge { limit: 100, .. })
         ));
     }
@@ -196,20 +222,34 @@ mod tests {
     #[tokio::test]
     async fn the_limit_counts_inflated_bytes() {
         let small = gzip(b"MSH|^~\\&|A");
-        let read = read_body(&mut Body::from(small), limits(100, true))
-            .await
-            .unwrap();
+        let read = read_body(
+            &mut Body::from(small),
+            limits(100, true),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
         assert_eq!(&read[..], b"MSH|^~\\&|A");
 
         let bomb = gzip(&vec![b'A'; 8 << 20]);
         assert!(bomb.len() < 64 << 10);
-        let error = read_body(&mut Body::from(bomb), limits(1 << 20, true)).await;
+        let error = read_body(
+            &mut Body::from(bomb),
+            limits(1 << 20, true),
+            &CancellationToken::new(),
+        )
+        .await;
         assert!(matches!(error, Err(BodyError::TooLarge { .. })));
     }
 
     #[tokio::test]
     async fn corrupt_gzip_is_named() {
-        let error = read_body(&mut Body::from("not gzip at all"), limits(100, true)).await;
+        let error = read_body(
+            &mut Body::from("not gzip at all"),
+            limits(100, true),
+            &CancellationToken::new(),
+        )
+        .await;
         assert!(matches!(error, Err(BodyError::Corrupt(_))), "{error:?}");
     }
 }

@@ -43,6 +43,8 @@ pub(crate) struct Receiver {
     pub(crate) config: InboundConfig,
     pub(crate) credentials: Option<Credentials>,
     pub(crate) refusals: Refusals,
+    /// Cancelled when the service is stopping and bodies still being read are abandoned.
+    pub(crate) cut: tokio_util::sync::CancellationToken,
 }
 
 /// The handler of every configured path.
@@ -86,9 +88,10 @@ impl Receiver {
         let limits = BodyLimits {
             max: self.config.max_body,
             idle: self.config.read_timeout,
+            total: self.config.body_timeout,
             gzip,
         };
-        let bytes = match read_body(&mut body, limits).await {
+        let bytes = match read_body(&mut body, limits, &self.cut).await {
             Ok(bytes) => bytes,
             Err(error) => {
                 if matches!(error, BodyError::TooLarge { .. } | BodyError::Corrupt(_)) {
@@ -250,6 +253,24 @@ impl Receiver {
                 );
                 Problem::new(StatusCode::REQUEST_TIMEOUT, "body", error.to_string()).closing()
             }
+            BodyError::TooSlow { wire, .. } => {
+                let peer = peer.map_or_else(String::new, |peer| format!(" from {}", peer.addr));
+                self.refusals.warn(
+                    self.ctx.intake.as_ref(),
+                    format!(
+                        "a body{peer} still unfinished after body_timeout ({:?}), after {wire} \
+                         bytes",
+                        self.config.body_timeout
+                    ),
+                );
+                Problem::new(StatusCode::REQUEST_TIMEOUT, "body", error.to_string()).closing()
+            }
+            BodyError::Stopping { .. } => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service",
+                error.to_string(),
+            )
+            .closing(),
             BodyError::Corrupt(_) | BodyError::Cut(_) => {
                 Problem::new(StatusCode::BAD_REQUEST, "body", error.to_string()).closing()
             }

@@ -11,7 +11,8 @@ use std::time::Duration;
 use axum::http::{HeaderName, Method};
 use ferry_adapter::{
     CharsetChoice, DuplicatePolicy, InvalidText, ItemReference, ServerTlsFiles, charset_choice,
-    connection_limit, duplicate_policy, duration_or, invalid_text, positive_size, setting_problem,
+    connection_limit, duplicate_policy, duration_or, invalid_text, positive_duration,
+    positive_size, setting_problem,
 };
 use ferry_message::{ContentKind, ItemName};
 use ferry_production::{
@@ -45,6 +46,8 @@ const INBOUND_KEYS: &[&str] = &[
     "gzip",
     // The longest silence while a request's head or body is read (default 30s).
     "read_timeout",
+    // The longest time to read one request body, however it trickles (default 60s).
+    "body_timeout",
     // The operation whose response is the answer (synchronous mode).
     "response_from",
     // How long to wait for that response before a 504 (default 30s).
@@ -96,6 +99,7 @@ pub(crate) struct InboundConfig {
     pub(crate) max_body: usize,
     pub(crate) gzip: bool,
     pub(crate) read_timeout: Duration,
+    pub(crate) body_timeout: Duration,
     pub(crate) response: ResponseMode,
     pub(crate) references: Vec<ItemReference>,
     pub(crate) auth: Option<AuthSettings>,
@@ -164,6 +168,7 @@ pub(crate) fn inbound(item: &Item) -> Result<InboundConfig, Diagnostics> {
     let max_body = reader.optional::<SizeSetting>("max_body");
     let gzip = reader.optional::<bool>("gzip").unwrap_or(true);
     let read_timeout = reader.optional::<DurationSetting>("read_timeout");
+    let body_timeout = reader.optional::<DurationSetting>("body_timeout");
     let response_from = reader.optional::<Setting<String>>("response_from");
     let response_timeout = reader.optional::<DurationSetting>("response_timeout");
     let auth = reader.optional::<Setting<AuthWritten>>("auth");
@@ -204,6 +209,7 @@ pub(crate) fn inbound(item: &Item) -> Result<InboundConfig, Diagnostics> {
     let auth = auth.and_then(|auth| auth_of(&mut reader, auth));
     let max_connections = connection_limit(&mut reader, max_connections.as_ref());
     let idempotency_header = header_name_of(&mut reader, idempotency_header);
+    let body_timeout = positive_duration(&mut reader, body_timeout, Duration::from_secs(60));
 
     let config = listen.map(|listen| InboundConfig {
         listen: listen.text,
@@ -216,6 +222,7 @@ pub(crate) fn inbound(item: &Item) -> Result<InboundConfig, Diagnostics> {
         max_body,
         gzip,
         read_timeout: duration_or(read_timeout.as_ref(), Duration::from_secs(30)),
+        body_timeout,
         response,
         references,
         auth,
@@ -255,15 +262,50 @@ fn paths_of(reader: &mut SettingsReader<'_>, setting: Option<Setting<OneOrMany>>
         return vec!["/messages".to_owned()];
     };
     let paths = setting.value.into_vec();
-    let bad = paths
-        .iter()
-        .any(|path| !path.starts_with('/') || path.contains(['{', '}', '*', '?', '#', ' ']));
-    if paths.is_empty() || bad {
-        let message = "`path` must be one or more literal paths starting with '/'";
-        setting_problem(reader, setting.at, message, Some("e.g. /messages"));
-        return vec!["/messages".to_owned()];
+    let mut problems = Vec::new();
+    if paths.is_empty() {
+        problems.push("`path` must be one or more literal paths starting with '/'".to_owned());
     }
-    paths
+    for (index, path) in paths.iter().enumerate() {
+        if let Some(problem) = path_problem(path) {
+            problems.push(format!(
+                "`path` must be one or more literal paths starting with '/': '{path}' {problem}"
+            ));
+        } else if paths[..index].contains(path) {
+            problems.push(format!("`path` lists '{path}' twice"));
+        }
+    }
+    if problems.is_empty() {
+        return paths;
+    }
+    for message in problems {
+        setting_problem(reader, setting.at, message, Some("e.g. /messages"));
+    }
+    vec!["/messages".to_owned()]
+}
+
+/// What makes `path` unusable as a literal request path, if anything: it must start with
+/// '/' and hold only characters a request path carries as they are (no query, fragment,
+/// space or control character), and none of the route syntax of web frameworks (`:name`,
+/// `*rest`, `{name}`), which would read as a pattern to a person even though Ferry matches
+/// paths literally.
+fn path_problem(path: &str) -> Option<&'static str> {
+    if !path.starts_with('/') {
+        return Some("does not start with '/'");
+    }
+    if path
+        .bytes()
+        .any(|b| !b.is_ascii_graphic() || matches!(b, b'?' | b'#' | b'{' | b'}' | b'*'))
+    {
+        return Some(
+            "holds a character that is not literal in a request path \
+             (?, #, {, }, *, a space, a control or non-ASCII character)",
+        );
+    }
+    if path.split('/').any(|segment| segment.starts_with(':')) {
+        return Some("has a segment starting with ':'");
+    }
+    None
 }
 
 fn methods_of(reader: &mut SettingsReader<'_>, setting: Option<Setting<OneOrMany>>) -> Vec<Method> {
@@ -377,6 +419,7 @@ mod tests {
             "max_body: 16777216",
             "gzip: true",
             "read_timeout: 30s",
+            "body_timeout: 60s",
             "response: Accepted",
             "max_connections: 256",
             "retry_after: 5s",
@@ -390,7 +433,7 @@ mod tests {
     fn every_service_problem_is_reported_at_once() {
         let settings = [
             "listen: 127.0.0.1:0",
-            "path: messages",
+            "path: [messages, /a, /a, \"/b/:c\", \"/d/{e}\", /f/*g]",
             "methods: [GET]",
             "accept: [pdf]",
             "max_body: 0",
@@ -401,7 +444,11 @@ mod tests {
         .concat();
         let problems = read(true, &settings).unwrap_err();
         for expected in [
-            "`path` must be one or more literal paths",
+            "'messages' does not start with '/'",
+            "`path` lists '/a' twice",
+            "'/b/:c' has a segment starting with ':'",
+            "'/d/{e}' holds a character",
+            "'/f/*g' holds a character",
             "method 'GET' cannot carry a message",
             "unknown body kind 'pdf'",
             "a size limit must be above 0",
