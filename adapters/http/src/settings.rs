@@ -203,13 +203,14 @@ pub(crate) fn inbound(item: &Item) -> Result<InboundConfig, Diagnostics> {
         }
         Some(operation) => ResponseMode::From {
             operation: ItemName::from(operation.value.as_str()),
-            timeout: duration_or(response_timeout.as_ref(), Duration::from_secs(30)),
+            timeout: positive_duration(&mut reader, response_timeout, Duration::from_secs(30)),
         },
     };
     let auth = auth.and_then(|auth| auth_of(&mut reader, auth));
     let max_connections = connection_limit(&mut reader, max_connections.as_ref());
     let idempotency_header = header_name_of(&mut reader, idempotency_header);
     let body_timeout = positive_duration(&mut reader, body_timeout, Duration::from_secs(60));
+    let read_timeout = positive_duration(&mut reader, read_timeout, Duration::from_secs(30));
 
     let config = listen.map(|listen| InboundConfig {
         listen: listen.text,
@@ -221,7 +222,7 @@ pub(crate) fn inbound(item: &Item) -> Result<InboundConfig, Diagnostics> {
         duplicates,
         max_body,
         gzip,
-        read_timeout: duration_or(read_timeout.as_ref(), Duration::from_secs(30)),
+        read_timeout,
         body_timeout,
         response,
         references,
@@ -367,6 +368,12 @@ fn auth_of(reader: &mut SettingsReader<'_>, auth: Setting<AuthWritten>) -> Optio
         written.basic_password_env,
     ) {
         (Some(token_env), None, None) => Some(AuthSettings::Bearer { token_env }),
+        (None, Some(user), Some(_)) if user.contains(':') => {
+            let message = "`basic_user` cannot contain ':': HTTP Basic credentials are \
+                           user:password, so the server could not tell where the user ends";
+            setting_problem(reader, auth.at, message, Some("RFC 7617 section 2"));
+            None
+        }
         (None, Some(user), Some(password_env)) => Some(AuthSettings::Basic { user, password_env }),
         _ => {
             let message = "`auth` needs either `bearer_token_env`, or `basic_user` and \
@@ -460,6 +467,26 @@ mod tests {
     }
 
     #[test]
+    fn zero_timeouts_and_ambiguous_basic_users_are_refused() {
+        let settings = [
+            "listen: 127.0.0.1:0",
+            "read_timeout: 0s",
+            "auth: { basic_user: \"us:er\", basic_password_env: P }",
+        ]
+        .map(|line| format!("      {line}\n"))
+        .concat();
+        let problems = read(true, &settings).unwrap_err();
+        assert!(
+            problems.contains("the duration must be above 0"),
+            "{problems}"
+        );
+        assert!(
+            problems.contains("`basic_user` cannot contain ':'"),
+            "{problems}"
+        );
+    }
+
+    #[test]
     fn operation_problems_name_the_setting() {
         let settings = [
             "url: \"https://{MSH-4}/x\"",
@@ -467,6 +494,8 @@ mod tests {
             "status_actions: { \"4xx\": suspend, \"700\": retry, \"409\": maybe }",
             "on_ambiguous_timeout: hope",
             "tls: { certificate: c.pem }",
+            "timeout: 0s",
+            "headers: { Host: elsewhere.example, X-Source: ferry }",
         ]
         .map(|line| format!("      {line}\n"))
         .concat();
@@ -478,6 +507,8 @@ mod tests {
             "unknown action 'maybe' for 409",
             "unknown on_ambiguous_timeout 'hope'",
             "`tls.certificate` and `tls.key` go together",
+            "the duration must be above 0",
+            "header `host` is set by Ferry from the URL and the body",
         ] {
             assert!(problems.contains(expected), "{expected} in {problems}");
         }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::http::{HeaderName, HeaderValue, Method};
-use ferry_adapter::{choice, duration_or, positive_size, setting_problem, tls_identity};
+use ferry_adapter::{choice, positive_duration, positive_size, setting_problem, tls_identity};
 use ferry_production::{Diagnostics, DurationSetting, Item, Setting, SettingsReader, SizeSetting};
 use serde::Deserialize;
 
@@ -105,6 +105,9 @@ pub(crate) fn outbound(item: &Item) -> Result<OutboundConfig, Diagnostics> {
     let content_type = reader.optional::<Setting<String>>("content_type");
     let connect_timeout = reader.optional::<DurationSetting>("connect_timeout");
     let timeout = reader.optional::<DurationSetting>("timeout");
+    // A timeout of 0 would fail every attempt before it began.
+    let connect_timeout = positive_duration(&mut reader, connect_timeout, Duration::from_secs(10));
+    let timeout = positive_duration(&mut reader, timeout, Duration::from_secs(30));
     let tls = reader.optional::<Setting<TlsWritten>>("tls");
     let idempotency_header = reader.optional::<Setting<String>>("idempotency_header");
     let status_actions = reader.optional("status_actions");
@@ -146,8 +149,8 @@ pub(crate) fn outbound(item: &Item) -> Result<OutboundConfig, Diagnostics> {
         headers,
         headers_env,
         content_type,
-        connect_timeout: duration_or(connect_timeout.as_ref(), Duration::from_secs(10)),
-        timeout: duration_or(timeout.as_ref(), Duration::from_secs(30)),
+        connect_timeout,
+        timeout,
         tls,
         idempotency_header,
         status_actions,
@@ -188,6 +191,7 @@ fn header_values(
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(&value),
         ) {
+            (Ok(name), _) if is_framing(&name) => framing_problem(reader, setting.at, &name),
             (Ok(name), Ok(value)) => headers.push((name, value)),
             _ => {
                 let message = format!("header `{name}` has an invalid name or value");
@@ -196,6 +200,30 @@ fn header_values(
         }
     }
     headers
+}
+
+/// Headers the client sets from the URL and the body: set by hand they would send the
+/// request to another virtual host or frame the body wrongly.
+fn is_framing(name: &HeaderName) -> bool {
+    use axum::http::header;
+    [
+        header::HOST,
+        header::CONTENT_LENGTH,
+        header::TRANSFER_ENCODING,
+        header::CONNECTION,
+        header::UPGRADE,
+        header::TE,
+    ]
+    .contains(name)
+}
+
+fn framing_problem(
+    reader: &mut SettingsReader<'_>,
+    at: ferry_production::Location,
+    name: &HeaderName,
+) {
+    let message = format!("header `{name}` is set by Ferry from the URL and the body");
+    setting_problem(reader, at, message, None);
 }
 
 fn header_names(
@@ -208,6 +236,7 @@ fn header_names(
     let mut headers = Vec::new();
     for (name, variable) in setting.value {
         match HeaderName::from_bytes(name.as_bytes()) {
+            Ok(header) if is_framing(&header) => framing_problem(reader, setting.at, &header),
             Ok(header) if !variable.trim().is_empty() => headers.push((header, variable)),
             _ => {
                 let message = format!(
