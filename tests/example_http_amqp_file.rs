@@ -145,6 +145,6 @@ fn the_http_example_refuses_to_start_without_its_token() {
             ),
         ],
     );
-    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(status.code(), Some(2), "refused at load: {stderr}");
     assert!(stderr.contains("FERRY_HTTP_TOKEN"), "{stderr}");
 }

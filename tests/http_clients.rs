@@ -93,7 +93,7 @@ fn curl_needs_the_bearer_token_named_in_the_production() {
     let path = production(dir.path(), free_port(), auth);
 
     let (status, _, stderr) = ferry(&["run", path.to_str().unwrap()], &[]);
-    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(status.code(), Some(2), "refused at load: {stderr}");
     assert!(
         stderr.contains("FERRY_TEST_HTTP_TOKEN"),
         "names the variable: {stderr}"

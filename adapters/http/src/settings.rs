@@ -12,7 +12,7 @@ use axum::http::{HeaderName, Method};
 use ferry_adapter::{
     CharsetChoice, DuplicatePolicy, InvalidText, ItemReference, ServerTlsFiles, charset_choice,
     connection_limit, duplicate_policy, duration_or, invalid_text, positive_duration,
-    positive_size, setting_problem,
+    positive_size, require_secret_variable, setting_problem,
 };
 use ferry_message::{ContentKind, ItemName};
 use ferry_production::{
@@ -367,14 +367,20 @@ fn auth_of(reader: &mut SettingsReader<'_>, auth: Setting<AuthWritten>) -> Optio
         written.basic_user,
         written.basic_password_env,
     ) {
-        (Some(token_env), None, None) => Some(AuthSettings::Bearer { token_env }),
+        (Some(token_env), None, None) => {
+            require_secret_variable(reader, auth.at, &token_env, "the bearer token");
+            Some(AuthSettings::Bearer { token_env })
+        }
         (None, Some(user), Some(_)) if user.contains(':') => {
             let message = "`basic_user` cannot contain ':': HTTP Basic credentials are \
                            user:password, so the server could not tell where the user ends";
             setting_problem(reader, auth.at, message, Some("RFC 7617 section 2"));
             None
         }
-        (None, Some(user), Some(password_env)) => Some(AuthSettings::Basic { user, password_env }),
+        (None, Some(user), Some(password_env)) => {
+            require_secret_variable(reader, auth.at, &password_env, "the Basic password");
+            Some(AuthSettings::Basic { user, password_env })
+        }
         _ => {
             let message = "`auth` needs either `bearer_token_env`, or `basic_user` and \
                            `basic_password_env`";

@@ -38,7 +38,8 @@ pub use registry::{OperationFactory, Registry, ServiceFactory};
 pub use report::{EventLog, ReportLevel, Reporter, Trouble};
 pub use settings::{
     ServerTlsFiles, charset_choice, choice, connection_limit, duplicate_policy, duration_or,
-    invalid_text, positive_duration, positive_size, setting_problem, tls_identity,
+    invalid_text, positive_duration, positive_size, require_secret_variable, setting_problem,
+    tls_identity,
 };
 pub use template::{MessageTemplate, Placeholder, TemplateError, TemplatePart};
 pub use tls::{pem_certificates, pem_private_key, pem_root_store, server_tls_config};

@@ -30,6 +30,25 @@ pub struct ServerTlsFiles {
 const CHARSET_HINT: &str =
     "an HL7 name such as 8859/1 or UNICODE UTF-8, or a label such as ISO-8859-1";
 
+/// Checks that the environment variable a setting names for a secret is set and not empty,
+/// so `ferry validate` and `ferry run` refuse a production whose secret is missing at
+/// load, at the setting's place, instead of an item failing later. The value itself is
+/// read only when the item starts.
+pub fn require_secret_variable(
+    reader: &mut SettingsReader<'_>,
+    at: Location,
+    variable: &str,
+    holds: &str,
+) -> bool {
+    let set = std::env::var_os(variable).is_some_and(|value| !value.is_empty());
+    if !set {
+        let message = format!("the environment variable {variable} ({holds}) is not set");
+        let hint = "secrets are never written in the production: set the variable";
+        setting_problem(reader, at, message, Some(hint));
+    }
+    set
+}
+
 /// Collects a problem an adapter found in its settings at `at`, with an optional hint.
 pub fn setting_problem(
     reader: &mut SettingsReader<'_>,

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::http::{HeaderName, HeaderValue, Method};
-use ferry_adapter::{choice, positive_duration, positive_size, setting_problem, tls_identity};
+use ferry_adapter::{
+    choice, positive_duration, positive_size, require_secret_variable, setting_problem,
+    tls_identity,
+};
 use ferry_production::{Diagnostics, DurationSetting, Item, Setting, SettingsReader, SizeSetting};
 use serde::Deserialize;
 
@@ -237,7 +240,11 @@ fn header_names(
     for (name, variable) in setting.value {
         match HeaderName::from_bytes(name.as_bytes()) {
             Ok(header) if is_framing(&header) => framing_problem(reader, setting.at, &header),
-            Ok(header) if !variable.trim().is_empty() => headers.push((header, variable)),
+            Ok(header) if !variable.trim().is_empty() => {
+                let holds = format!("the value of header `{header}`");
+                require_secret_variable(reader, setting.at, &variable, &holds);
+                headers.push((header, variable));
+            }
             _ => {
                 let message = format!(
                     "`headers_env` maps a header name to an environment variable name; \
