@@ -493,4 +493,37 @@ mod tests {
         let (verdicts, _) = verdicts(stream, 3);
         assert_eq!(verdicts, [false, true]);
     }
+
+    proptest::proptest! {
+        /// The guard reads bytes straight off the network: no input may panic it, and
+        /// what it decides must not depend on how the reads cut the stream.
+        #[test]
+        fn any_stream_in_any_pieces_gets_the_same_verdicts(
+            stream in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            piece in 1usize..64,
+        ) {
+            let (whole, whole_state) = verdicts(&stream, stream.len().max(1));
+            let (cut, cut_state) = verdicts(&stream, piece);
+            proptest::prop_assert_eq!(whole, cut);
+            proptest::prop_assert_eq!(whole_state, cut_state);
+        }
+
+        /// Streams made of plausible request pieces reach the interesting states more
+        /// often than random bytes do.
+        #[test]
+        fn request_shaped_streams_in_any_pieces_get_the_same_verdicts(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "POST /a HTTP/1.1\r\n", "Content-Length: 5\r\n", "Content-Length: x\r\n",
+                "Transfer-Encoding: chunked\r\n", "Transfer-Encoding: gzip\r\n", "\r\n",
+                "hello", "5\r\n", "0\r\n", ";ext=1", "GET / HTTP/1.1\r\n", "X: y\r\n",
+            ]), 0..40),
+            piece in 1usize..16,
+        ) {
+            let stream = parts.concat().into_bytes();
+            let (whole, whole_state) = verdicts(&stream, stream.len().max(1));
+            let (cut, cut_state) = verdicts(&stream, piece);
+            proptest::prop_assert_eq!(whole, cut);
+            proptest::prop_assert_eq!(whole_state, cut_state);
+        }
+    }
 }

@@ -46,4 +46,18 @@ mod tests {
         assert_eq!(parse("-5", now), None);
         assert_eq!(parse("soon", now), None);
     }
+
+    proptest::proptest! {
+        /// A far side's header is arbitrary text: reading it never panics, and a number of
+        /// seconds reads as itself up to the cap.
+        #[test]
+        fn any_header_value_reads_without_panic(value in ".{0,64}", seconds in 0u64..1_000_000) {
+            let now: Timestamp = "2026-12-04T10:00:00Z".parse().unwrap();
+            let _ = parse(&value, now);
+            proptest::prop_assert_eq!(
+                parse(&seconds.to_string(), now),
+                Some(Duration::from_secs(seconds).min(LONGEST))
+            );
+        }
+    }
 }
