@@ -268,10 +268,9 @@ async fn b35_a_deleted_queue_is_declared_again_and_consumed() {
         &consumer_yaml(&url, &queue, &exchange, "declare"),
     )
     .await;
-    wait_trouble(&running.engine, "In", WAIT, "a consumer", |t| t.is_none()).await;
-    while client.count(&queue).await.is_none() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // The binding exists only once the service has declared it: wait for its consumer,
+    // or the first publish to the exchange may find no binding and be dropped.
+    client.wait_for_consumer(&queue, WAIT).await;
 
     client
         .publish(&exchange, "adt", &m(301), Some(HL7), None)
@@ -288,10 +287,13 @@ async fn b35_a_deleted_queue_is_declared_again_and_consumed() {
     tokio::time::sleep(scaled(10)).await;
     client.queue(&queue, &[]).await;
     client.publish("", &queue, &m(302), Some(HL7), None).await;
+    stored(&running, "MSG0302").await;
+    // Consuming again means Ferry has declared its binding again: only then can a publish
+    // to the exchange reach the queue (a publish before it finds no binding and is gone).
+    client.wait_for_consumer(&queue, WAIT).await;
     client
         .publish(&exchange, "adt", &m(303), Some(HL7), None)
         .await;
-    stored(&running, "MSG0302").await;
     stored(&running, "MSG0303").await;
     assert_eq!(trouble(&running.engine, "In"), None);
     let found = by_control_id(&running, "Out");

@@ -12,6 +12,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use common::amqp::Client;
 use common::binary::{Ferry, ferry, listening_addr};
 use common::hl7::typed;
 use common::http::curl;
@@ -65,6 +66,14 @@ async fn http_to_amqp_to_files_keeps_every_byte() {
             ("FERRY_DATA", &dir.path().join("data-files")),
         ],
     );
+    // `ready` comes before the AMQP service has declared and bound its queue; publishing
+    // (mandatory) before the binding exists would be returned, as it should be.
+    let client = Client::connect(&url, "ferry-test example").await;
+    client
+        .wait_for_consumer(&queue, Duration::from_secs(60))
+        .await;
+    client.close().await;
+
     let mut http_side = Ferry::start(
         &example("http-to-amqp.yaml"),
         &[

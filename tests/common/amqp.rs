@@ -151,6 +151,33 @@ impl Client {
             .map(|queue| queue.message_count())
     }
 
+    /// How many consumers `queue` has; `None` when it does not exist.
+    pub async fn consumers(&self, queue: &str) -> Option<u32> {
+        let options = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        self.fresh()
+            .await
+            .queue_declare(queue.into(), options, FieldTable::default())
+            .await
+            .ok()
+            .map(|queue| queue.consumer_count())
+    }
+
+    /// Waits until `queue` has a consumer: the service has declared its queue, exchange
+    /// and bindings, which it does before it consumes.
+    pub async fn wait_for_consumer(&self, queue: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.consumers(queue).await.unwrap_or(0) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "no consumer on {queue} in {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Waits until `queue` holds at least `n` ready messages.
     pub async fn wait_for(&self, queue: &str, n: u32, timeout: Duration) {
         let deadline = Instant::now() + timeout;
