@@ -271,11 +271,11 @@ async fn the_backoff_holds_back_the_whole_pool() {
         let script = started.script.lock().unwrap();
         (script.attempts.clone(), script.failures[0])
     };
-    // A worker may begin an attempt in the instant before the failure is recorded; none
-    // may begin one during the backoff.
+    // A worker may begin an attempt in the moment before the engine has seen the failure;
+    // none may begin one during the backoff.
     let during_backoff = attempts
         .iter()
-        .filter(|(at, _)| *at > failed_at + Duration::from_millis(10))
+        .filter(|(at, _)| *at > failed_at + Duration::from_millis(100))
         .filter(|(at, _)| *at < failed_at + Duration::from_millis(600))
         .count();
     assert_eq!(during_backoff, 0, "attempts: {attempts:?}");

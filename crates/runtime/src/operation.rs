@@ -189,8 +189,10 @@ impl OperationRunner {
                 Ok(wait) => wait,
                 Err(outcome) => return Ending::Failed(outcome, error.response),
             };
-            self.note_retry(lease, &error, wait);
+            // Hold the pool back first: recording the attempt writes to the store, and
+            // other workers must not start in the meantime.
             self.hold_back(wait);
+            self.note_retry(lease, &error, wait);
             delay = next_delay(delay, &self.policy);
         }
     }
