@@ -291,6 +291,20 @@ async fn a_broker_restart_loses_nothing() {
         ids.values().all(|ids| ids.len() == 1),
         "copies share their id"
     );
+    // One event per change of trouble, not one per reconnect attempt (the backoff went
+    // 200 ms, 400 ms, … 2 s while the broker was down for several seconds).
+    let events = running.store.events(None, 10_000).unwrap();
+    let losses = events
+        .iter()
+        .filter(|e| {
+            e.event
+                .item
+                .as_ref()
+                .is_some_and(|item| item.as_str() == "In")
+        })
+        .filter(|e| e.event.text.starts_with("disconnected"))
+        .count();
+    assert!((1..=2).contains(&losses), "{losses} 'disconnected' events");
     eprintln!(
         "broker restart: {COUNT} sent, {} arrived ({} duplicates)",
         out.len(),

@@ -91,7 +91,9 @@ impl Service for AmqpService {
             } else {
                 delays.next_delay()
             };
-            let reason = format!("{reason}; trying again in {}", humanize(wait));
+            // The wait stays out of the reason: the trouble, and its event, change only
+            // when what went wrong changes, not at every step of the backoff.
+            tracing::debug!(item = %ctx.item, wait = %humanize(wait), "connecting again");
             ctx.report.trouble(state, reason);
             tokio::select! {
                 () = ctx.shutdown.cancelled() => return Ok(()),
