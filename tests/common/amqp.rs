@@ -139,20 +139,18 @@ impl Client {
 
     /// Messages ready in a queue; `None` when it does not exist.
     pub async fn count(&self, queue: &str) -> Option<u32> {
-        let options = QueueDeclareOptions {
-            passive: true,
-            ..QueueDeclareOptions::default()
-        };
-        self.fresh()
-            .await
-            .queue_declare(queue.into(), options, FieldTable::default())
-            .await
-            .ok()
-            .map(|queue| queue.message_count())
+        self.look_at(queue).await.map(|queue| queue.message_count())
     }
 
     /// How many consumers `queue` has; `None` when it does not exist.
     pub async fn consumers(&self, queue: &str) -> Option<u32> {
+        self.look_at(queue)
+            .await
+            .map(|queue| queue.consumer_count())
+    }
+
+    /// A passive declare of `queue` on a fresh channel (a missing queue closes it).
+    async fn look_at(&self, queue: &str) -> Option<lapin::Queue> {
         let options = QueueDeclareOptions {
             passive: true,
             ..QueueDeclareOptions::default()
@@ -162,7 +160,6 @@ impl Client {
             .queue_declare(queue.into(), options, FieldTable::default())
             .await
             .ok()
-            .map(|queue| queue.consumer_count())
     }
 
     /// Waits until `queue` has a consumer: the service has declared its queue, exchange
