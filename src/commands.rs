@@ -89,7 +89,7 @@ fn run(path: &Path) -> ExitCode {
 }
 
 async fn run_until_signal(production: Production, registry: Registry) -> ExitCode {
-    let engine = match Engine::start(&production, &registry).await {
+    let engine = match Engine::start(&production, std::sync::Arc::new(registry)).await {
         Ok(engine) => engine,
         Err(EngineError::Store { path, source }) => {
             report_store_error(&path, &source);
@@ -97,6 +97,17 @@ async fn run_until_signal(production: Production, registry: Registry) -> ExitCod
         }
         Err(error) => {
             eprintln!("ferry: {error}");
+            return ExitCode::from(RUN_FAILED);
+        }
+    };
+
+    let admin_stop = tokio_util::sync::CancellationToken::new();
+    let admin = match start_admin(&production, &engine, admin_stop.clone()).await {
+        Ok(admin) => admin,
+        Err(error) => {
+            eprintln!("ferry: {error}");
+            admin_stop.cancel();
+            let _ = engine.shutdown().await;
             return ExitCode::from(RUN_FAILED);
         }
     };
@@ -111,6 +122,10 @@ async fn run_until_signal(production: Production, registry: Registry) -> ExitCod
             Some(reason)
         }
     };
+    admin_stop.cancel();
+    if let Some(admin) = admin {
+        admin.stopped().await;
+    }
     match (engine.shutdown().await, failure) {
         (Ok(()), None) => ExitCode::SUCCESS,
         (Ok(()), Some(reason)) => {
@@ -122,6 +137,44 @@ async fn run_until_signal(production: Production, registry: Registry) -> ExitCod
             ExitCode::from(RUN_FAILED)
         }
     }
+}
+
+/// Starts the web UI and gRPC API when the production has an `admin:` section, and says
+/// where they listen and where the token is (never the token itself).
+async fn start_admin(
+    production: &Production,
+    engine: &Engine,
+    stop: tokio_util::sync::CancellationToken,
+) -> Result<Option<ferry_admin::Running>, ferry_admin::AdminError> {
+    let Some(settings) = &production.admin else {
+        tracing::info!("no `admin:` section: the web UI and gRPC API are off");
+        return Ok(None);
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let running = ferry_admin::start(
+        settings,
+        &production.store.path,
+        engine.handle(),
+        &env,
+        stop,
+    )
+    .await?;
+
+    if let Some(address) = running.http {
+        tracing::info!(%address, "web UI, /metrics and health checks listening");
+    }
+    if let Some(address) = running.grpc {
+        tracing::info!(%address, "gRPC admin API listening");
+    }
+    match &running.token {
+        ferry_admin::TokenSource::Variable(name) => {
+            tracing::info!(variable = %name, "admin token taken from the environment");
+        }
+        ferry_admin::TokenSource::Generated(path) => {
+            tracing::info!(file = %path.display(), "admin token generated (mode 0600)");
+        }
+    }
+    Ok(Some(running))
 }
 
 /// Explains why a store could not be opened, with a hint when one helps.

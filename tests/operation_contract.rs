@@ -140,7 +140,9 @@ async fn start(pool: u32, retry: &str, script: Script) -> Started {
         .add_service(Probe(Mutex::new(Some(sender))))
         .add_operation(scripted.clone());
 
-    let engine = Engine::start(&production, &registry).await.unwrap();
+    let engine = Engine::start(&production, std::sync::Arc::new(registry))
+        .await
+        .unwrap();
     let ctx = receiver.await.unwrap();
     Started {
         engine,

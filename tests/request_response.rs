@@ -84,7 +84,9 @@ async fn a_service_gets_the_outcome_of_the_operation_it_names() {
     registry.add_service(Probe {
         context: Arc::new(Mutex::new(Some(sender))),
     });
-    let engine = Engine::start(&production, &registry).await.unwrap();
+    let engine = Engine::start(&production, std::sync::Arc::new(registry))
+        .await
+        .unwrap();
     let ctx = receiver.await.unwrap();
     let out = ItemName::new("Out");
     let wait = Duration::from_secs(10);

@@ -56,7 +56,7 @@ impl Running {
     /// Starts `yaml` (with `${DIR}` = `dir`).
     pub async fn start(dir: &Path, yaml: &str) -> Running {
         let production = production(dir, yaml);
-        let engine = Engine::start(&production, &registry())
+        let engine = Engine::start(&production, std::sync::Arc::new(registry()))
             .await
             .expect("engine starts");
         let store = engine.store();

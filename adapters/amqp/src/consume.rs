@@ -201,6 +201,7 @@ impl Consuming<'_> {
             .message_id()
             .as_ref()
             .map(|id| id.as_str().to_owned());
+        message.properties = delivery_properties(delivery);
         message.origin = Some(format!(
             "queue '{}' delivery {}{}",
             self.config.queue.name,
@@ -308,4 +309,34 @@ mod tests {
         );
         assert_eq!(settle_plan(&[9], &[false]), [Settle::Reject(0)]);
     }
+}
+
+/// The AMQP facts kept with a message: where it was published and what the publisher
+/// said about it.
+fn delivery_properties(delivery: &Delivery) -> Vec<(String, String)> {
+    let properties = &delivery.properties;
+    let mut kept = vec![
+        (
+            "amqp.exchange".to_owned(),
+            delivery.exchange.as_str().to_owned(),
+        ),
+        (
+            "amqp.routing_key".to_owned(),
+            delivery.routing_key.as_str().to_owned(),
+        ),
+    ];
+    let named = [
+        ("amqp.app_id", properties.app_id()),
+        ("amqp.message_id", properties.message_id()),
+        ("amqp.correlation_id", properties.correlation_id()),
+        ("amqp.type", properties.kind()),
+        ("amqp.user_id", properties.user_id()),
+        ("amqp.content_type", properties.content_type()),
+    ];
+    for (name, value) in named {
+        if let Some(value) = value {
+            kept.push((name.to_owned(), value.as_str().to_owned()));
+        }
+    }
+    kept
 }

@@ -80,6 +80,9 @@ pub struct InboundMessage {
     /// window is recognised and not stored again: [`Submitted::Accepted`] then names the
     /// earlier message, with `already_stored` set.
     pub delivery_id: Option<String>,
+    /// Named facts about the delivery (an AMQP `app_id`, the exchange it came through),
+    /// kept with the message, shown beside it and searchable like an HL7 field.
+    pub properties: Vec<(String, String)>,
 }
 
 impl InboundMessage {
@@ -94,6 +97,7 @@ impl InboundMessage {
             invalid_text: InvalidText::Replace,
             rejected: None,
             delivery_id: None,
+            properties: Vec::new(),
         }
     }
 }

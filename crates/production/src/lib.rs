@@ -44,6 +44,7 @@
 //! the environment (`$$` is a literal `$`); a value from the environment is always one
 //! string, never YAML structure.
 
+mod admin;
 mod condition;
 mod diagnostic;
 mod document;
@@ -67,11 +68,12 @@ mod suggest;
 mod values;
 mod yaml_error;
 
+pub use admin::DEFAULT_TOKEN_ENV;
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Source};
 pub use load::{Loaded, load, parse};
 pub use model::{
-    DurabilitySetting, FailureAction, Item, Otherwise, Production, RetryPolicy, Role, RouterSpec,
-    RuleAction, RuleSpec, StoreSettings,
+    AdminSettings, AdminTls, DurabilitySetting, FailureAction, Item, Otherwise, Production,
+    RetryPolicy, Role, RouterSpec, RuleAction, RuleSpec, StoreSettings,
 };
 pub use settings::SettingsReader;
 pub use size::{SizeSetting, parse_size};

@@ -17,7 +17,7 @@ use crate::document::{Document, ItemText, Step};
 use crate::interpolation::Variables;
 use crate::model::Production;
 use crate::outline::{Node, Outline};
-use crate::{items, routes, schema, store, yaml_error};
+use crate::{admin, items, routes, schema, store, yaml_error};
 
 /// The result of loading a production.
 #[derive(Debug)]
@@ -163,12 +163,14 @@ impl Context<'_> {
             .ok()
             .flatten();
         let store = store::read(self, root, &name, problems);
+        let admin = admin::read(self, root, problems);
         let entries = items::read(self, root, problems);
         let checked = routes::check(self, entries, problems);
         Production {
             name,
             description,
             store,
+            admin,
             items: checked.items,
             rejected: checked.rejected,
             source: Arc::clone(&self.document.source),

@@ -31,6 +31,8 @@ pub struct Production {
     pub description: Option<String>,
     /// Where and how messages are kept.
     pub store: StoreSettings,
+    /// The web UI and gRPC admin API; `None` when the file has no `admin:` section.
+    pub admin: Option<AdminSettings>,
     /// The items that passed validation, in file order.
     pub items: Vec<Item>,
     /// The items that failed a check of their own or across items (a repeated name, a
@@ -67,6 +69,30 @@ pub struct StoreSettings {
     pub search_fields: Vec<FieldPath>,
     /// Store cache size in MiB (default 128).
     pub cache_mb: u64,
+}
+
+/// The `admin:` section: where the admin surfaces listen and who may use them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminSettings {
+    /// The web UI, `/metrics` and health checks; `None` when `off` or not given.
+    pub http: Option<std::net::SocketAddr>,
+    /// The gRPC admin API; `None` when `off` or not given.
+    pub grpc: Option<std::net::SocketAddr>,
+    /// The variable that holds the admin token (default `FERRY_ADMIN_TOKEN`).
+    pub token_env: String,
+    /// A credentials file of named users with argon2 password hashes.
+    pub users: Option<PathBuf>,
+    /// A certificate and key for both surfaces; required beyond loopback.
+    pub tls: Option<AdminTls>,
+}
+
+/// PEM files the admin surfaces serve TLS with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminTls {
+    /// The certificate chain.
+    pub certificate: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
 }
 
 /// How the store makes writes durable.

@@ -15,7 +15,11 @@ use serde_saphyr::Spanned;
 
 use crate::diagnostic::Location;
 
-pub(crate) const TOP_KEYS: &[&str] = &["production", "description", "store", "items"];
+pub(crate) const TOP_KEYS: &[&str] = &["production", "description", "store", "admin", "items"];
+
+pub(crate) const ADMIN_KEYS: &[&str] = &["http", "grpc", "token_env", "users", "tls"];
+
+pub(crate) const ADMIN_TLS_KEYS: &[&str] = &["certificate", "key"];
 
 pub(crate) const STORE_KEYS: &[&str] = &[
     "path",
@@ -65,6 +69,25 @@ pub(crate) struct StoreRaw {
     pub(crate) duplicate_window: Option<Spanned<String>>,
     pub(crate) search_fields: Option<Vec<Spanned<String>>>,
     pub(crate) cache_mb: Option<Spanned<i64>>,
+}
+
+/// `admin:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "the admin settings (a mapping)")]
+pub(crate) struct AdminRaw {
+    pub(crate) http: Option<Spanned<String>>,
+    pub(crate) grpc: Option<Spanned<String>>,
+    pub(crate) token_env: Option<Spanned<String>>,
+    pub(crate) users: Option<Spanned<String>>,
+    pub(crate) tls: Option<Spanned<AdminTlsRaw>>,
+}
+
+/// `admin.tls:`.
+#[derive(Debug, Deserialize)]
+#[serde(expecting = "the admin TLS settings (a mapping with certificate and key)")]
+pub(crate) struct AdminTlsRaw {
+    pub(crate) certificate: Option<Spanned<String>>,
+    pub(crate) key: Option<Spanned<String>>,
 }
 
 /// One entry of `items:`; `settings:` is left to the adapter.

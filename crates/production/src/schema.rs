@@ -8,7 +8,10 @@
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Source};
 use crate::outline::{Node, Outline};
-use crate::raw::{ITEM_KEYS, OTHERWISE_KEYS, RETRY_KEYS, RULE_KEYS, STORE_KEYS, TOP_KEYS};
+use crate::raw::{
+    ADMIN_KEYS, ADMIN_TLS_KEYS, ITEM_KEYS, OTHERWISE_KEYS, RETRY_KEYS, RULE_KEYS, STORE_KEYS,
+    TOP_KEYS,
+};
 use crate::suggest;
 
 /// Reports every key the production format does not know.
@@ -22,6 +25,12 @@ pub(crate) fn unknown_keys(outline: &Outline, root: &Node, source: &Source) -> D
 
     if let Some(store) = outline.get(root, "store") {
         walk.mapping(store, STORE_KEYS, "in `store`");
+    }
+    if let Some(admin) = outline.get(root, "admin") {
+        walk.mapping(admin, ADMIN_KEYS, "in `admin`");
+        if let Some(tls) = outline.get(admin, "tls") {
+            walk.mapping(tls, ADMIN_TLS_KEYS, "in `admin.tls`");
+        }
     }
     if let Some(items) = outline.get(root, "items") {
         for item in outline.elements(items) {

@@ -23,4 +23,6 @@ pub(crate) struct Shared {
     /// Why a service stopped on its own (it could not listen, its certificate is
     /// missing): a production with a dead inbound must not look healthy.
     pub(crate) failure: tokio::sync::watch::Sender<Option<String>>,
+    /// The adapters, to build a service again when an admin restarts it.
+    pub(crate) registry: Arc<ferry_adapter::Registry>,
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_adapter::{Registry, ServiceContext};
+use ferry_adapter::Registry;
 use ferry_message::{ItemName, MessageId};
 use ferry_production::{
     Diagnostics, DurabilitySetting, Item, Otherwise, Production, Role, RuleAction,
@@ -18,7 +18,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::context::Shared;
-use crate::events::{EventSink, item_event};
+use crate::events::EventSink;
+use crate::handle::{EngineHandle, ItemInfo, ProductionInfo};
 use crate::intake::ServiceIntake;
 use crate::items::{ItemState, Items};
 use crate::operation::OperationRunner;
@@ -66,16 +67,20 @@ pub struct ItemStatus {
     pub enabled: bool,
     /// Messages waiting in its queue.
     pub queue_depth: u64,
+    /// When the message at the head of its queue was created.
+    pub oldest_queued: Option<jiff::Timestamp>,
     /// The address it listens on, for a service that listens and has bound.
     pub listening: Option<std::net::SocketAddr>,
     /// Why its adapter cannot work although it runs (a cancelled consumer, a broker
     /// blocking publishers, an operation that could not start).
     pub trouble: Option<ferry_adapter::Trouble>,
+    /// What it has done since the production started.
+    pub counts: crate::ItemCounts,
 }
 
 /// A running production.
 pub struct Engine {
-    shared: Arc<Shared>,
+    handle: EngineHandle,
     tasks: TaskTracker,
     name: String,
 }
@@ -98,9 +103,9 @@ impl Engine {
     /// the store cannot be opened.
     pub async fn start(
         production: &Production,
-        registry: &Registry,
+        registry: Arc<Registry>,
     ) -> Result<Engine, EngineError> {
-        let built = build_items(production, registry).map_err(EngineError::Invalid)?;
+        let built = build_items(production, &registry).map_err(EngineError::Invalid)?;
         let (store, recovery) = open_store(production).await?;
 
         let events = EventSink::new(store.clone());
@@ -115,12 +120,19 @@ impl Engine {
             search_fields: production.store.search_fields.clone(),
             shutdown: CancellationToken::new(),
             failure: tokio::sync::watch::Sender::new(None),
+            registry,
         });
+        let handle = EngineHandle {
+            shared: shared.clone(),
+            info: Arc::new(production_info(production)),
+            live: tokio::sync::broadcast::Sender::new(crate::live::CHANNEL_SIZE),
+        };
 
         let tasks = TaskTracker::new();
         for (item, built) in production.items.iter().zip(built) {
             spawn_item(&shared, &tasks, item, built);
         }
+        tasks.spawn(crate::live::run(handle.clone()));
         if let Some(keep) = production.store.retention {
             let every = production.store.purge_every;
             tasks.spawn(crate::retention::run(shared.clone(), keep, every));
@@ -136,7 +148,7 @@ impl Engine {
         });
         tracing::info!(production = %production.name, items = production.items.len(), "ready");
         Ok(Engine {
-            shared,
+            handle,
             tasks,
             name: production.name.clone(),
         })
@@ -146,100 +158,62 @@ impl Engine {
     /// certificate file is missing), with the reason; never while all services run. The
     /// binary stops the production then, rather than run with a dead inbound.
     pub async fn failed(&self) -> String {
-        let mut failure = self.shared.failure.subscribe();
+        let mut failure = self.handle.shared.failure.subscribe();
         match failure.wait_for(Option::is_some).await {
             Ok(reason) => reason.clone().unwrap_or_default(),
             Err(_) => std::future::pending().await,
         }
     }
 
+    /// A handle for the admin surfaces, valid while the engine runs.
+    pub fn handle(&self) -> EngineHandle {
+        self.handle.clone()
+    }
+
     /// The store the production runs on.
     pub fn store(&self) -> Arc<dyn Store> {
-        self.shared.store.clone()
+        self.handle.store()
     }
 
-    /// Every item's state, in no particular order.
+    /// Every item's state, in production order.
     pub fn items(&self) -> Vec<ItemStatus> {
-        self.shared
-            .items
-            .all()
-            .map(|state| ItemStatus {
-                name: state.name.clone(),
-                role: state.role,
-                enabled: state.is_enabled(),
-                queue_depth: self.shared.store.queue_depth(&state.name),
-                listening: *state.listening.lock().unwrap_or_else(|e| e.into_inner()),
-                trouble: state.report.current_trouble(),
-            })
-            .collect()
+        self.handle.items()
     }
 
-    /// Enables or disables an item at run time; recorded in the event log with `actor`.
-    /// A disabled service takes no input; a disabled process or operation takes nothing
-    /// from its queue and returns a message waiting for a retry to the head of the queue.
+    /// See [`EngineHandle::set_enabled`].
     ///
     /// # Errors
     ///
     /// [`EngineError::UnknownItem`].
     pub fn set_enabled(&self, item: &str, enabled: bool, actor: &str) -> Result<(), EngineError> {
-        let name = ItemName::new(item);
-        let state = self
-            .shared
-            .items
-            .get(&name)
-            .ok_or_else(|| EngineError::UnknownItem(item.to_owned()))?;
-        state.enabled.send_replace(enabled);
-
-        let verb = if enabled { "enabled" } else { "disabled" };
-        let mut event = item_event(
-            EventLevel::Info,
-            EventKind::Admin,
-            &name,
-            None,
-            format!("item {verb}"),
-        );
-        event.actor = Some(actor.to_owned());
-        self.shared.events.record(event);
-        Ok(())
+        self.handle.set_enabled(item, enabled, actor)
     }
 
-    /// Queues a copy of message `id` for its target again (a new header pointing back to
-    /// it) and wakes the target.
+    /// See [`EngineHandle::resend`].
     ///
     /// # Errors
     ///
     /// [`EngineError::Admin`] when the store refuses (unknown id, a write failure).
     pub fn resend(&self, id: MessageId, actor: &str) -> Result<MessageId, EngineError> {
-        let store = &self.shared.store;
-        let resent = store.resend(id, actor).map_err(EngineError::Admin)?;
-        if let Ok(Some(header)) = store.header(resent) {
-            self.shared.items.wake(&[header.target]);
-        }
-        Ok(resent)
+        self.handle.resend(id, actor)
     }
 
-    /// Takes a queued message off its queue and holds it (Suspended).
+    /// See [`EngineHandle::suspend`].
     ///
     /// # Errors
     ///
     /// [`EngineError::Admin`] when the message is unknown or not queued.
     pub fn suspend(&self, id: MessageId, actor: &str) -> Result<(), EngineError> {
-        self.shared
-            .store
-            .suspend(id, actor)
-            .map_err(EngineError::Admin)
+        self.handle.suspend(id, actor)
     }
 
-    /// Discards a queued, suspended or failed message.
+    /// See [`EngineHandle::discard`].
     ///
     /// # Errors
     ///
     /// [`EngineError::Admin`] when the message is unknown, in flight or already final.
     pub fn discard(&self, id: MessageId, actor: &str) -> Result<(), EngineError> {
-        self.shared
-            .store
-            .discard(id, actor)
-            .map_err(EngineError::Admin)
+        self.handle.discard(id, actor)
     }
 
     /// Stops the production: services stop taking input, workers finish or return the
@@ -250,7 +224,8 @@ impl Engine {
     /// [`EngineError::Flush`] when the last barrier fails.
     pub async fn shutdown(self) -> Result<(), EngineError> {
         tracing::info!(production = %self.name, "stopping");
-        self.shared.shutdown.cancel();
+        let shared = self.handle.shared.clone();
+        shared.shutdown.cancel();
         self.tasks.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, self.tasks.wait())
             .await
@@ -263,7 +238,7 @@ impl Engine {
             );
         }
 
-        self.shared.events.record(NewEvent {
+        shared.events.record(NewEvent {
             level: EventLevel::Info,
             kind: EventKind::Stopped,
             item: None,
@@ -271,11 +246,7 @@ impl Engine {
             actor: None,
             text: format!("production '{}' stopped", self.name),
         });
-        self.shared
-            .store
-            .barrier()
-            .await
-            .map_err(EngineError::Flush)?;
+        shared.store.barrier().await.map_err(EngineError::Flush)?;
         tracing::info!(production = %self.name, "stopped");
         Ok(())
     }
@@ -329,8 +300,25 @@ fn log_recovery(recovery: &RecoveryReport) {
     }
 }
 
-/// The run-time state of an item, with the items it can send to.
-fn item_state(item: &Item, log: &Arc<dyn ferry_adapter::EventLog>) -> ItemState {
+/// The production as the admin surfaces show it.
+fn production_info(production: &Production) -> ProductionInfo {
+    let items = production.items.iter().map(|item| ItemInfo {
+        name: item.name.clone(),
+        role: item.role,
+        kind: item.kind.clone(),
+        targets: downstream(item),
+    });
+    ProductionInfo {
+        name: production.name.clone(),
+        description: production.description.clone(),
+        file: production.source.name.clone(),
+        started: jiff::Timestamp::now(),
+        items: items.collect(),
+    }
+}
+
+/// The items `item` can send to: its targets, or its router's, sorted and once each.
+fn downstream(item: &Item) -> Vec<ItemName> {
     let mut downstream = item.targets.clone();
     if let Some(router) = &item.router {
         for rule in &router.rules {
@@ -344,7 +332,11 @@ fn item_state(item: &Item, log: &Arc<dyn ferry_adapter::EventLog>) -> ItemState 
     }
     downstream.sort();
     downstream.dedup();
+    downstream
+}
 
+/// The run-time state of an item, with the items it can send to.
+fn item_state(item: &Item, log: &Arc<dyn ferry_adapter::EventLog>) -> ItemState {
     ItemState {
         name: item.name.clone(),
         role: item.role,
@@ -352,9 +344,11 @@ fn item_state(item: &Item, log: &Arc<dyn ferry_adapter::EventLog>) -> ItemState 
         work: Notify::new(),
         space: Notify::new(),
         queue_limit: item.queue_limit,
-        downstream,
+        downstream: downstream(item),
         listening: std::sync::Mutex::new(None),
         report: ferry_adapter::Reporter::new(item.name.clone(), log.clone()),
+        restarts: watch::Sender::new(0),
+        counters: crate::counters::ItemCounters::default(),
     }
 }
 
@@ -365,30 +359,18 @@ fn spawn_item(shared: &Arc<Shared>, tasks: &TaskTracker, item: &Item, built: Bui
     };
     match built {
         Built::Service(service) => {
-            let intake = ServiceIntake::new(shared.clone(), state.clone(), item.targets.clone());
-            let context = ServiceContext {
-                item: item.name.clone(),
-                intake: Arc::new(intake),
-                shutdown: shared.shutdown.clone(),
-                enabled: state.enabled.subscribe(),
-                report: state.report.clone(),
-            };
-            let shared = shared.clone();
-            let name = item.name.clone();
-            tasks.spawn(async move {
-                if let Err(error) = service.run(context).await {
-                    let text = format!("service stopped: {}", error.message);
-                    shared.events.record(item_event(
-                        EventLevel::Error,
-                        EventKind::Failed,
-                        &name,
-                        None,
-                        text,
-                    ));
-                    let failure = format!("service '{name}' stopped: {}", error.message);
-                    shared.failure.send_replace(Some(failure));
-                }
-            });
+            let intake = Arc::new(ServiceIntake::new(
+                shared.clone(),
+                state.clone(),
+                item.targets.clone(),
+            ));
+            tasks.spawn(crate::restart::run_service(
+                shared.clone(),
+                state,
+                intake,
+                item.clone(),
+                service,
+            ));
         }
         Built::Router(router) => {
             for _ in 0..item.pool {

@@ -125,6 +125,7 @@ impl ServiceIntake {
         targets: &[ItemName],
     ) -> Result<Vec<Accepted>, IntakeError> {
         let store = &self.shared.store;
+        let started = std::time::Instant::now();
         let accepted = store
             .accept(records, Vec::new())
             .map_err(|e| IntakeError::Store(e.to_string()))?;
@@ -144,7 +145,18 @@ impl ServiceIntake {
             .await
             .map_err(|e| IntakeError::Store(e.to_string()))?;
         self.shared.items.wake(targets);
+        self.count(&accepted, inspections, started.elapsed());
         Ok(accepted)
+    }
+
+    /// Counts what was stored (not a redelivery stored before) and what was rejected.
+    fn count(&self, accepted: &[Accepted], inspections: &[Inspection], took: Duration) {
+        let new = accepted.iter().filter(|a| !a.already_stored).count();
+        let counters = &self.item.counters;
+        counters.received(&self.item.name, new, took);
+        for _ in inspections.iter().filter(|i| i.rejected.is_some()) {
+            counters.error(&self.item.name, crate::counters::ErrorKind::Rejected);
+        }
     }
 }
 

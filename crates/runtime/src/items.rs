@@ -34,6 +34,11 @@ pub(crate) struct ItemState {
     pub(crate) listening: std::sync::Mutex<Option<std::net::SocketAddr>>,
     /// The item's events and its adapter's trouble.
     pub(crate) report: ferry_adapter::Reporter,
+    /// Raised by one for each restart an admin asks for; the service task and the
+    /// operation runner watch it.
+    pub(crate) restarts: watch::Sender<u64>,
+    /// What it has done since the production started.
+    pub(crate) counters: crate::counters::ItemCounters,
 }
 
 /// Every item's state, by name.
@@ -52,10 +57,6 @@ impl Items {
 
     pub(crate) fn get(&self, name: &ItemName) -> Option<&Arc<ItemState>> {
         self.by_name.get(name)
-    }
-
-    pub(crate) fn all(&self) -> impl Iterator<Item = &Arc<ItemState>> {
-        self.by_name.values()
     }
 
     /// Wakes the workers of every named item: something was queued for them.

@@ -16,19 +16,25 @@
 //!   return it to the head of its queue, and a last barrier makes everything durable.
 
 mod context;
+mod counters;
 mod engine;
 mod events;
+mod handle;
 mod intake;
 mod items;
+mod live;
 mod metadata;
 mod operation;
 mod references;
 mod reply;
+mod restart;
 mod retention;
 mod router;
 mod validate;
 mod worker;
 
+pub use counters::ItemCounts;
 pub use engine::{Engine, EngineError, ItemStatus, store_config};
+pub use handle::{EngineHandle, ItemInfo, LiveEvent, MessageDetail, ProductionInfo};
 pub use retention::cutoff;
 pub use validate::check_production;

@@ -48,8 +48,45 @@ pub(crate) struct Inspection {
     pub(crate) rejected: Option<String>,
 }
 
-/// Inspects `message` as received by `source`, indexing `search_fields`.
+/// The longest property value kept; longer ones are cut (on a character boundary).
+const PROPERTY_LIMIT: usize = 512;
+
+/// Inspects `message` as received by `source`, indexing `search_fields`, its origin and
+/// its properties.
 pub(crate) fn inspect(
+    message: &InboundMessage,
+    source: &ItemName,
+    search_fields: &[FieldPath],
+) -> Inspection {
+    let mut inspection = inspect_content(message, source, search_fields);
+    let origin = message
+        .origin
+        .iter()
+        .map(|origin| ("origin", origin.as_str()));
+    let properties = message
+        .properties
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()));
+    for (field, value) in origin.chain(properties) {
+        inspection.search.push(SearchValue {
+            field: field.to_owned(),
+            value: cut(value, PROPERTY_LIMIT).to_owned(),
+        });
+    }
+    inspection
+}
+
+/// `text` up to `limit` bytes, ending on a character boundary.
+fn cut(text: &str, limit: usize) -> &str {
+    let mut end = text.len().min(limit);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// What the content of `message` says about it.
+fn inspect_content(
     message: &InboundMessage,
     source: &ItemName,
     search_fields: &[FieldPath],

@@ -52,6 +52,8 @@ pub(crate) struct OperationRunner {
     /// Held while the adapter is being started; `started` says whether it has been.
     starting: Mutex<()>,
     started: AtomicBool,
+    /// The item's restart count when the adapter was last started.
+    started_generation: std::sync::atomic::AtomicU64,
     /// No attempt starts before this instant: the far side's backoff, shared by the pool.
     not_before: std::sync::Mutex<Option<Instant>>,
 }
@@ -79,6 +81,7 @@ impl OperationRunner {
             policy,
             starting: Mutex::new(()),
             started: AtomicBool::new(false),
+            started_generation: std::sync::atomic::AtomicU64::new(0),
             not_before: std::sync::Mutex::new(None),
         }
     }
@@ -87,10 +90,18 @@ impl OperationRunner {
     /// while it fails (the item is in trouble meanwhile). Returns false when the
     /// production stops or the item is disabled first.
     pub(crate) async fn ensure_started(&self) -> bool {
-        if self.started.load(Ordering::Acquire) {
+        let generation = *self.item.restarts.borrow();
+        if self.started.load(Ordering::Acquire)
+            && self.started_generation.load(Ordering::Acquire) == generation
+        {
             return true;
         }
         let _starting = self.starting.lock().await;
+        if self.started_generation.load(Ordering::Acquire) != generation {
+            // An admin asked for a restart: start the adapter again before the next take.
+            self.started.store(false, Ordering::Release);
+            self.started_generation.store(generation, Ordering::Release);
+        }
         let mut delay = START_RETRY_FIRST;
         while !self.started.load(Ordering::Acquire) {
             if self.shared.shutdown.is_cancelled() {
@@ -308,6 +319,9 @@ impl OperationRunner {
             Some(id),
             text,
         );
+        self.item
+            .counters
+            .error(&self.item.name, crate::counters::ErrorKind::Retry);
         if let Err(store_error) = self.shared.store.record_attempt(lease, &error.reason, None) {
             tracing::error!(%store_error, "could not record a delivery attempt");
         }

@@ -166,7 +166,13 @@ pub(crate) async fn finish(
 pub(crate) async fn complete(shared: &Arc<Shared>, step: Step) -> bool {
     loop {
         match shared.store.complete(&step) {
-            Ok(_) => return true,
+            Ok(_) => {
+                if let Some(state) = shared.items.get(&step.lease.item) {
+                    let took = step.lease.taken.elapsed();
+                    state.counters.finished(&state.name, &step.outcome, took);
+                }
+                return true;
+            }
             Err(error) => {
                 let item = step.lease.item.clone();
                 let text = format!("cannot finish message {}: {error}", step.lease.header.id);

@@ -103,6 +103,8 @@ pub struct Lease {
     pub seq: u64,
     /// The header, with status Delivered.
     pub header: Header,
+    /// When this process took it, for processing-time measurements.
+    pub taken: std::time::Instant,
 }
 
 /// How the processing of a leased message ended.
@@ -360,6 +362,13 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError`] when the store cannot be read or the record is corrupt.
     fn header(&self, id: MessageId) -> Result<Option<Header>, StoreError>;
 
+    /// The search values stored with message `id` (empty for an unknown id).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store cannot be read or the record is corrupt.
+    fn search_values(&self, id: MessageId) -> Result<Vec<SearchValue>, StoreError>;
+
     /// A body by id.
     ///
     /// # Errors
@@ -369,6 +378,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Messages waiting in `item`'s queue (not counting those in flight).
     fn queue_depth(&self, item: &ItemName) -> u64;
+
+    /// When the message at the head of `item`'s queue was created (how long the queue has
+    /// been waiting), or `None` when the queue is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store cannot be read.
+    fn oldest_queued(&self, item: &ItemName) -> Result<Option<Timestamp>, StoreError>;
 
     /// Messages found by `query`, newest first.
     ///
@@ -420,6 +437,14 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// [`StoreError`] when the store cannot be read.
     fn events(&self, after: Option<u64>, limit: usize) -> Result<Vec<Event>, StoreError>;
+
+    /// Events with an id below `before` (all when `None`), newest first, at most `limit`:
+    /// the latest page of the log and the pages behind it.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store cannot be read.
+    fn recent_events(&self, before: Option<u64>, limit: usize) -> Result<Vec<Event>, StoreError>;
 
     /// Removes sessions created before `before` whose every header is Completed or
     /// Discarded, with their bodies and index entries. Never touches a session with a

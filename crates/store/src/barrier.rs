@@ -174,7 +174,10 @@ impl Syncer {
                 }
             }
 
+            let started = std::time::Instant::now();
             let outcome = self.round();
+            metrics::histogram!("ferry_store_flush_seconds").record(started.elapsed());
+            metrics::histogram!("ferry_store_flush_batch_size").record(waiters.len() as f64);
             self.hooks.record_round(waiters.len());
             for answer in waiters {
                 let _ = answer.send(outcome.clone().map_err(|failure| failure.to_error()));

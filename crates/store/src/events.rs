@@ -1,4 +1,4 @@
-//! The event log: events keyed by rising ids, read back oldest first.
+//! The event log: events keyed by rising ids, read back oldest first or newest first.
 //!
 //! Events usually ride in the batch of the step they describe; `append_events` is for the
 //! ones that belong to no step (starts, stops, settings changes).
@@ -37,6 +37,30 @@ impl SledStore {
 
         let mut events = Vec::with_capacity(limit.min(1024));
         for entry in self.db.range(&from[..]..&to[..]).take(limit) {
+            let (key, value) = entry?;
+            let id = keys::trailing_u64(&key).ok_or_else(|| corrupt(&key, "short key"))?;
+            events.push(records::decode_event(&key, id, &value)?);
+        }
+        Ok(events)
+    }
+}
+
+impl SledStore {
+    /// See [`crate::Store::recent_events`]: at most `limit` events below `before`, newest
+    /// first.
+    pub(crate) fn read_recent_events(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        let from = keys::event(0);
+        let to = match before {
+            None => keys::prefix_end(&[keys::EVENT]),
+            Some(id) => keys::event(id).to_vec(),
+        };
+
+        let mut events = Vec::with_capacity(limit.min(1024));
+        for entry in self.db.range(&from[..]..&to[..]).rev().take(limit) {
             let (key, value) = entry?;
             let id = keys::trailing_u64(&key).ok_or_else(|| corrupt(&key, "short key"))?;
             events.push(records::decode_event(&key, id, &value)?);

@@ -50,6 +50,7 @@ impl SledStore {
             item: item.clone(),
             seq,
             header: stored.header,
+            taken: std::time::Instant::now(),
         }))
     }
 
@@ -91,6 +92,23 @@ impl SledStore {
         let stored = self.referenced_header(&key, id)?;
         expect_status(&key, &stored, Status::Delivered)?;
         Ok((queue, stored))
+    }
+
+    /// See [`crate::Store::oldest_queued`].
+    pub(crate) fn head_created(&self, item: &ItemName) -> Result<Option<Timestamp>, StoreError> {
+        let Some(queue) = self.items.get(item) else {
+            return Ok(None);
+        };
+        let Some(entry) = self.db.scan_prefix(keys::queue_prefix(queue.number)).next() else {
+            return Ok(None);
+        };
+        let (key, value) = entry?;
+        let slot: Slot = codec::decode(&key, &value)?;
+
+        // The head may be taken between the two reads; then the next call sees the new one.
+        Ok(self
+            .stored_header(MessageId(slot.message))?
+            .map(|stored| stored.header.created))
     }
 
     /// Sets every item's depth counter from its queue entries on disk.

@@ -16,7 +16,7 @@ use crate::items::Items;
 use crate::records::StoredHeader;
 use crate::{
     Accepted, BarrierFuture, Event, InboundRecord, Lease, NewEvent, PurgeReport, Query,
-    RecoveryReport, Step, StepDone, Store, StoreConfig, StoreError, body, keys,
+    RecoveryReport, SearchValue, Step, StepDone, Store, StoreConfig, StoreError, body, keys,
 };
 
 /// The embedded message store and bus: one sled database in the folder the config names.
@@ -265,12 +265,23 @@ impl Store for SledStore {
         Ok(self.stored_header(id)?.map(|stored| stored.header))
     }
 
+    fn search_values(&self, id: MessageId) -> Result<Vec<SearchValue>, StoreError> {
+        Ok(self
+            .stored_header(id)?
+            .map(|stored| stored.search)
+            .unwrap_or_default())
+    }
+
     fn body(&self, id: BodyId) -> Result<Option<Body>, StoreError> {
         body::read(&self.db, id)
     }
 
     fn queue_depth(&self, item: &ItemName) -> u64 {
         self.items.get(item).map_or(0, |queue| queue.depth())
+    }
+
+    fn oldest_queued(&self, item: &ItemName) -> Result<Option<Timestamp>, StoreError> {
+        self.head_created(item)
     }
 
     fn search(&self, query: &Query) -> Result<Vec<Header>, StoreError> {
@@ -299,6 +310,10 @@ impl Store for SledStore {
 
     fn events(&self, after: Option<u64>, limit: usize) -> Result<Vec<Event>, StoreError> {
         self.read_events(after, limit)
+    }
+
+    fn recent_events(&self, before: Option<u64>, limit: usize) -> Result<Vec<Event>, StoreError> {
+        self.read_recent_events(before, limit)
     }
 
     fn purge(&self, before: Timestamp) -> Result<PurgeReport, StoreError> {

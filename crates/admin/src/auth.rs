@@ -1,0 +1,263 @@
+//! Who may use the admin surfaces: the admin token, or named users from a credentials
+//! file with argon2 password hashes. There is no default password and no anonymous
+//! access; only `/healthz`, `/readyz` and `/metrics` answer without credentials.
+//!
+//! The credentials file has one `name:hash` line per user (`#` starts a comment), the hash
+//! in PHC form as `ferry admin hash-password` prints it. Hash checks are limited per user
+//! name, so a guesser gets "too many attempts" long before the hash cost alone would slow
+//! it down; a password that passed is remembered as a SHA-256 digest for the process's
+//! life, so a script sending it with every gRPC call costs one hash check, not one each.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// Failed attempts allowed per user name (and for the token) each minute.
+const FAILURES_PER_MINUTE: u32 = 10;
+
+/// The actor the event log names for requests made with the admin token.
+pub const TOKEN_ACTOR: &str = "token";
+
+/// Who made a request, as the event log names them: a user name, or `token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(pub String);
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Why credentials were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Wrong or missing credentials; says nothing about which part was wrong.
+    #[error("wrong credentials")]
+    Wrong,
+    /// Too many failures for this name in the last minute.
+    #[error("too many failed attempts; wait a minute")]
+    TooMany,
+}
+
+/// A credentials file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}:{line}: {reason}")]
+pub struct CredentialsError {
+    /// The file.
+    pub path: String,
+    /// The line, from 1 (0 when the file could not be read).
+    pub line: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// The admin token and the named users.
+#[derive(Clone)]
+pub struct Credentials {
+    token: Arc<str>,
+    users: Arc<HashMap<String, String>>,
+    failures: Arc<DefaultKeyedRateLimiter<String>>,
+    /// Digests of passwords that passed their hash check, by user.
+    verified: Arc<Mutex<HashMap<String, [u8; 32]>>>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("users", &self.users.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Credentials {
+    /// The admin token (never empty) and the users of `users_file`, if one is given.
+    ///
+    /// # Errors
+    ///
+    /// [`CredentialsError`] when the file cannot be read or a line is not `name:hash`.
+    pub fn new(token: String, users_file: Option<&Path>) -> Result<Self, CredentialsError> {
+        let users = match users_file {
+            Some(path) => read_users(path)?,
+            None => HashMap::new(),
+        };
+        let quota =
+            Quota::per_minute(NonZeroU32::new(FAILURES_PER_MINUTE).unwrap_or(NonZeroU32::MIN));
+        Ok(Credentials {
+            token: token.into(),
+            users: Arc::new(users),
+            failures: Arc::new(RateLimiter::keyed(quota)),
+            verified: Arc::default(),
+        })
+    }
+
+    /// Checks a presented admin token.
+    ///
+    /// # Errors
+    ///
+    /// [`Refusal`] when it is wrong or too many wrong tokens came this minute.
+    pub fn check_token(&self, presented: &str) -> Result<Actor, Refusal> {
+        let expected = self.token.as_bytes();
+        if bool::from(presented.as_bytes().ct_eq(expected)) {
+            return Ok(Actor(TOKEN_ACTOR.to_owned()));
+        }
+        Err(self.failed(TOKEN_ACTOR))
+    }
+
+    /// Checks a user's password against its argon2 hash. Costs tens of milliseconds of
+    /// CPU on purpose: call it from a blocking thread.
+    ///
+    /// # Errors
+    ///
+    /// [`Refusal`] for an unknown user, a wrong password or too many failures.
+    pub fn check_password(&self, user: &str, password: &str) -> Result<Actor, Refusal> {
+        let digest: [u8; 32] = Sha256::digest(password.as_bytes()).into();
+        let remembered = self.verified_digest(user);
+        if remembered.is_some_and(|known| bool::from(known.ct_eq(&digest))) {
+            return Ok(Actor(user.to_owned()));
+        }
+        // Every hash check counts, so neither guessing nor hashing load goes unbounded.
+        if self.failures.check_key(&user.to_owned()).is_err() {
+            return Err(Refusal::TooMany);
+        }
+        let Some(hash) = self.users.get(user) else {
+            // Spend the same effort as for a known user, so timing does not tell names.
+            let _ = argon2::Argon2::default().hash_password(password.as_bytes());
+            return Err(Refusal::Wrong);
+        };
+        match argon2::Argon2::default().verify_password(password.as_bytes(), hash.as_str()) {
+            Ok(()) => {
+                let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+                verified.insert(user.to_owned(), digest);
+                Ok(Actor(user.to_owned()))
+            }
+            Err(_) => Err(Refusal::Wrong),
+        }
+    }
+
+    fn verified_digest(&self, user: &str) -> Option<[u8; 32]> {
+        let verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        verified.get(user).copied()
+    }
+
+    /// Counts a failure for `key`; says whether the limit is now reached.
+    fn failed(&self, key: &str) -> Refusal {
+        match self.failures.check_key(&key.to_owned()) {
+            Ok(()) => Refusal::Wrong,
+            Err(_) => Refusal::TooMany,
+        }
+    }
+
+    /// Whether any named user exists (the login form then asks for a name).
+    pub fn has_users(&self) -> bool {
+        !self.users.is_empty()
+    }
+}
+
+/// An argon2id hash of `password` in PHC form, for a line of the credentials file.
+///
+/// # Errors
+///
+/// A message when the system has no randomness for the salt.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|error| format!("cannot hash the password: {error}"))
+}
+
+fn read_users(path: &Path) -> Result<HashMap<String, String>, CredentialsError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|error| CredentialsError {
+        path: shown.clone(),
+        line: 0,
+        reason: format!("cannot read the credentials file: {error}"),
+    })?;
+
+    let mut users = HashMap::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let problem = |reason: &str| CredentialsError {
+            path: shown.clone(),
+            line: index + 1,
+            reason: reason.to_owned(),
+        };
+        let Some((name, hash)) = line.split_once(':') else {
+            return Err(problem("expected `name:hash`"));
+        };
+        if name.is_empty() || name == TOKEN_ACTOR {
+            return Err(problem("a user needs a name other than `token`"));
+        }
+        if argon2::password_hash::phc::PasswordHash::new(hash).is_err() {
+            return Err(problem(
+                "the hash is not in PHC form; make one with `ferry admin hash-password`",
+            ));
+        }
+        if users.insert(name.to_owned(), hash.to_owned()).is_some() {
+            return Err(problem("this user is listed twice"));
+        }
+    }
+    Ok(users)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_and_users_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("users");
+        let hash = hash_password("s3cret pass").unwrap();
+        std::fs::write(&file, format!("# admins\nalice:{hash}\n")).unwrap();
+
+        let credentials = Credentials::new("tok".to_owned(), Some(&file)).unwrap();
+        assert_eq!(
+            credentials.check_token("tok"),
+            Ok(Actor("token".to_owned()))
+        );
+        assert_eq!(credentials.check_token("to"), Err(Refusal::Wrong));
+        assert_eq!(
+            credentials.check_password("alice", "s3cret pass"),
+            Ok(Actor("alice".to_owned()))
+        );
+        assert_eq!(
+            credentials.check_password("alice", "guess"),
+            Err(Refusal::Wrong)
+        );
+        assert_eq!(
+            credentials.check_password("bob", "s3cret pass"),
+            Err(Refusal::Wrong)
+        );
+    }
+
+    #[test]
+    fn guessing_is_limited() {
+        let credentials = Credentials::new("tok".to_owned(), None).unwrap();
+        let refusals: Vec<_> = (0..12).map(|_| credentials.check_token("x")).collect();
+        assert_eq!(refusals.last(), Some(&Err(Refusal::TooMany)));
+    }
+
+    #[test]
+    fn bad_lines_name_their_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("users");
+        std::fs::write(&file, "alice:plain-text\n").unwrap();
+        let error = Credentials::new("t".to_owned(), Some(&file)).unwrap_err();
+        assert!(
+            error.to_string().ends_with(
+                "users:1: the hash is not in PHC form; make one \
+                                             with `ferry admin hash-password`"
+            ),
+            "{error}"
+        );
+    }
+}
