@@ -161,10 +161,10 @@ async fn start_admin(
     .await?;
 
     if let Some(address) = running.http {
-        tracing::info!(%address, "web UI, /metrics and health checks listening");
+        tracing::info!(%address, "admin web listening");
     }
     if let Some(address) = running.grpc {
-        tracing::info!(%address, "gRPC admin API listening");
+        tracing::info!(%address, "admin grpc listening");
     }
     match &running.token {
         ferry_admin::TokenSource::Variable(name) => {

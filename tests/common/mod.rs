@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod admin;
 pub mod amqp;
 pub mod binary;
 pub mod corpus;
