@@ -28,6 +28,10 @@ impl Ferry {
             .args(["--log-format", "json", "run"])
             .arg(production)
             .env("RUST_LOG", "info")
+            // The example productions' admin surfaces default to fixed ports; tests run
+            // in parallel, so they take free ones unless a test asks for others.
+            .env("FERRY_ADMIN_HTTP", "127.0.0.1:0")
+            .env("FERRY_ADMIN_GRPC", "127.0.0.1:0")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         for (name, value) in env {
