@@ -1,0 +1,325 @@
+//! What the engine gives the admin surfaces, tested in process with a scripted service and
+//! operation: restarting an item (a service is built again from its settings, an
+//! operation's adapter is started again), readiness, per-item counts, the live event
+//! stream, and the properties kept beside a message.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use common::hl7::m;
+use ferry_adapter::{
+    AdapterError, Delivered, Delivery, DeliveryError, InboundMessage, Operation, OperationFactory,
+    Reporter, Service, ServiceContext, ServiceFactory, Submitted,
+};
+use ferry_message::{ContentKind, ItemName, Status};
+use ferry_production::{Diagnostics, Item};
+use ferry_runtime::{Engine, LiveEvent};
+use tokio::sync::mpsc;
+
+/// A service that hands each run's context to the test, then waits for its stop.
+#[derive(Clone)]
+struct Probe {
+    contexts: mpsc::UnboundedSender<ServiceContext>,
+    builds: Arc<Mutex<u32>>,
+}
+
+struct ProbeService(mpsc::UnboundedSender<ServiceContext>);
+
+impl ServiceFactory for Probe {
+    fn kind(&self) -> &'static str {
+        "probe"
+    }
+
+    fn build(&self, _item: &Item) -> Result<Box<dyn Service>, Diagnostics> {
+        *self.builds.lock().unwrap() += 1;
+        Ok(Box::new(ProbeService(self.contexts.clone())))
+    }
+}
+
+#[async_trait]
+impl Service for ProbeService {
+    async fn run(self: Box<Self>, ctx: ServiceContext) -> Result<(), AdapterError> {
+        let stop = ctx.shutdown.clone();
+        let _ = self.0.send(ctx);
+        stop.cancelled().await;
+        Ok(())
+    }
+}
+
+/// An operation that counts its starts, fails the first `failing_starts` of them, and
+/// delivers everything.
+#[derive(Clone, Default)]
+struct Counted {
+    starts: Arc<Mutex<u32>>,
+    failing_starts: Arc<Mutex<u32>>,
+}
+
+impl OperationFactory for Counted {
+    fn kind(&self) -> &'static str {
+        "counted"
+    }
+
+    fn build(&self, _item: &Item) -> Result<Arc<dyn Operation>, Diagnostics> {
+        Ok(Arc::new(self.clone()))
+    }
+}
+
+#[async_trait]
+impl Operation for Counted {
+    async fn start(&self, _report: &Reporter) -> Result<(), AdapterError> {
+        *self.starts.lock().unwrap() += 1;
+        let mut failing = self.failing_starts.lock().unwrap();
+        if *failing > 0 {
+            *failing -= 1;
+            return Err(AdapterError::new(&ItemName::new("Out"), "far side refused"));
+        }
+        Ok(())
+    }
+
+    async fn deliver(&self, _delivery: Delivery<'_>) -> Result<Delivered, DeliveryError> {
+        Ok(Delivered::default())
+    }
+}
+
+const PRODUCTION: &str = r#"
+production: admin-engine
+store: { path: "${DIR}/data" }
+items:
+  - name: Probe
+    service: probe
+    targets: [Out]
+  - name: Out
+    operation: counted
+"#;
+
+struct Started {
+    engine: Engine,
+    contexts: mpsc::UnboundedReceiver<ServiceContext>,
+    probe: Probe,
+    counted: Counted,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(failing_starts: u32) -> Started {
+    let dir = tempfile::tempdir().unwrap();
+    let production = common::inproc::production_with(dir.path(), PRODUCTION, &["probe", "counted"]);
+    let (sender, contexts) = mpsc::unbounded_channel();
+    let probe = Probe {
+        contexts: sender,
+        builds: Arc::default(),
+    };
+    let counted = Counted::default();
+    *counted.failing_starts.lock().unwrap() = failing_starts;
+
+    let mut registry = common::inproc::registry();
+    registry
+        .add_service(probe.clone())
+        .add_operation(counted.clone());
+    let engine = Engine::start(&production, Arc::new(registry))
+        .await
+        .unwrap();
+    Started {
+        engine,
+        contexts,
+        probe,
+        counted,
+        _dir: dir,
+    }
+}
+
+async fn next_context(contexts: &mut mpsc::UnboundedReceiver<ServiceContext>) -> ServiceContext {
+    tokio::time::timeout(Duration::from_secs(10), contexts.recv())
+        .await
+        .expect("the service runs")
+        .expect("a context")
+}
+
+async fn submit(ctx: &ServiceContext, message: InboundMessage) -> ferry_message::MessageId {
+    match ctx.intake.submit(vec![message]).await.unwrap().remove(0) {
+        Submitted::Accepted { id, .. } | Submitted::Rejected { id, .. } => id,
+    }
+}
+
+fn hl7(n: u32) -> InboundMessage {
+    InboundMessage::new(ContentKind::Hl7v2, m(n))
+}
+
+async fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
+    common::eventually(what, Duration::from_secs(10), &mut condition).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_service_is_built_again_and_receives() {
+    let mut started = start(0).await;
+    let first = next_context(&mut started.contexts).await;
+    let handle = started.engine.handle();
+
+    handle.restart("Probe", "alice").unwrap();
+    let second = next_context(&mut started.contexts).await;
+    assert!(
+        first.shutdown.is_cancelled(),
+        "the old run was told to stop"
+    );
+    assert!(!second.shutdown.is_cancelled());
+    assert_eq!(*started.probe.builds.lock().unwrap(), 2, "built once more");
+
+    let id = submit(&second, hl7(1)).await;
+    let store = started.engine.store();
+    wait_for("the message after the restart is delivered", || {
+        store.header(id).unwrap().unwrap().status == Status::Completed
+    })
+    .await;
+
+    let events = handle.events_before(None, 50).unwrap();
+    let restarted = events
+        .iter()
+        .find(|e| e.event.text == "item restarted")
+        .expect("the restart is logged");
+    assert_eq!(restarted.event.actor.as_deref(), Some("alice"));
+    assert_eq!(restarted.event.item, Some(ItemName::new("Probe")));
+    assert!(handle.restart("Nobody", "alice").is_err());
+    started.engine.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_operation_starts_its_adapter_again() {
+    let mut started = start(0).await;
+    let ctx = next_context(&mut started.contexts).await;
+    let store = started.engine.store();
+    let id = submit(&ctx, hl7(1)).await;
+    wait_for("the first message is delivered", || {
+        store.header(id).unwrap().unwrap().status == Status::Completed
+    })
+    .await;
+    assert_eq!(*started.counted.starts.lock().unwrap(), 1);
+
+    started.engine.handle().restart("Out", "token").unwrap();
+    let id = submit(&ctx, hl7(2)).await;
+    wait_for("the second message is delivered", || {
+        store.header(id).unwrap().unwrap().status == Status::Completed
+    })
+    .await;
+    assert_eq!(
+        *started.counted.starts.lock().unwrap(),
+        2,
+        "started again before the next delivery"
+    );
+    started.engine.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_waits_for_every_enabled_item() {
+    let mut started = start(1).await;
+    let _ctx = next_context(&mut started.contexts).await;
+    let handle = started.engine.handle();
+
+    wait_for("the failing start shows", || handle.ready().is_err()).await;
+    let reason = handle.ready().unwrap_err();
+    assert_eq!(reason, "item 'Out': not started");
+
+    // The start is tried again after a second, and then succeeds.
+    wait_for("ready once the operation started", || {
+        handle.ready().is_ok()
+    })
+    .await;
+    started.engine.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queues_counts_and_actions_show_in_the_live_stream() {
+    let mut started = start(0).await;
+    let ctx = next_context(&mut started.contexts).await;
+    let handle = started.engine.handle();
+    let mut live = handle.subscribe();
+    handle.set_enabled("Out", false, "bob").unwrap();
+
+    for n in 1..=3 {
+        submit(&ctx, hl7(n)).await;
+    }
+    let waiting = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Ok(LiveEvent::QueueDepth {
+                item,
+                depth: 3,
+                oldest: Some(_),
+            }) = live.recv().await
+            {
+                return item;
+            }
+        }
+    })
+    .await
+    .expect("a depth of 3 is published");
+    assert_eq!(waiting, ItemName::new("Out"));
+
+    let out = handle.item("Out").unwrap();
+    assert!(!out.enabled);
+    assert_eq!(out.queue_depth, 3);
+    assert!(out.oldest_queued.is_some());
+    assert_eq!(handle.item("Probe").unwrap().counts.received, 3);
+
+    handle.set_enabled("Out", true, "bob").unwrap();
+    wait_for("the queue drains", || {
+        let out = handle.item("Out").unwrap();
+        out.queue_depth == 0 && out.counts.processed == 3
+    })
+    .await;
+    assert_eq!(handle.item("Out").unwrap().oldest_queued, None);
+
+    let logged = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Ok(LiveEvent::Logged(event)) = live.recv().await
+                && event.event.text == "item enabled"
+            {
+                return event;
+            }
+        }
+    })
+    .await
+    .expect("the admin action is streamed");
+    assert_eq!(logged.event.actor.as_deref(), Some("bob"));
+    started.engine.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn origin_and_properties_are_kept_and_searchable() {
+    let mut started = start(0).await;
+    let ctx = next_context(&mut started.contexts).await;
+    let mut message = hl7(7);
+    message.origin = Some("queue 'in' delivery 1".to_owned());
+    message.properties = vec![("amqp.app_id".to_owned(), "<script>x</script>".to_owned())];
+    let id = submit(&ctx, message).await;
+
+    let handle = started.engine.handle();
+    let detail = handle.message(id).unwrap().expect("stored");
+    let fields: Vec<(&str, &str)> = detail
+        .fields
+        .iter()
+        .map(|f| (f.field.as_str(), f.value.as_str()))
+        .collect();
+    assert!(
+        fields.contains(&("origin", "queue 'in' delivery 1")),
+        "{fields:?}"
+    );
+    assert!(
+        fields.contains(&("amqp.app_id", "<script>x</script>")),
+        "{fields:?}"
+    );
+    assert!(detail.body.is_some());
+
+    let query = ferry_store::Query {
+        field: Some(ferry_store::SearchValue {
+            field: "amqp.app_id".to_owned(),
+            value: "<script>x</script>".to_owned(),
+        }),
+        ..ferry_store::Query::default()
+    };
+    let found = handle.search(&query).unwrap();
+    assert!(found.iter().any(|h| h.id == id), "found by the property");
+    started.engine.shutdown().await.unwrap();
+}
