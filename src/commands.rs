@@ -89,6 +89,10 @@ fn run(path: &Path) -> ExitCode {
 }
 
 async fn run_until_signal(production: Production, registry: Registry) -> ExitCode {
+    if production.admin.is_some() {
+        // The engine labels its metrics when it sets its items up: the recorder first.
+        let _ = ferry_admin::prometheus();
+    }
     let engine = match Engine::start(&production, std::sync::Arc::new(registry)).await {
         Ok(engine) => engine,
         Err(EngineError::Store { path, source }) => {

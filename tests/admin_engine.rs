@@ -1,7 +1,7 @@
 //! What the engine gives the admin surfaces, tested in process with a scripted service and
 //! operation: restarting an item (a service is built again from its settings, an
 //! operation's adapter is started again), readiness, per-item counts, the live event
-//! stream, and the properties kept beside a message.
+//! stream, Prometheus series, and the properties kept beside a message.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -87,7 +87,7 @@ impl Operation for Counted {
 }
 
 const PRODUCTION: &str = r#"
-production: admin-engine
+production: NAME
 store: { path: "${DIR}/data" }
 items:
   - name: Probe
@@ -105,9 +105,12 @@ struct Started {
     _dir: tempfile::TempDir,
 }
 
-async fn start(failing_starts: u32) -> Started {
+/// Starts the production under `name` (metrics are per production, and the tests of this
+/// file share one process).
+async fn start(name: &str, failing_starts: u32) -> Started {
     let dir = tempfile::tempdir().unwrap();
-    let production = common::inproc::production_with(dir.path(), PRODUCTION, &["probe", "counted"]);
+    let yaml = PRODUCTION.replace("NAME", name);
+    let production = common::inproc::production_with(dir.path(), &yaml, &["probe", "counted"]);
     let (sender, contexts) = mpsc::unbounded_channel();
     let probe = Probe {
         contexts: sender,
@@ -155,7 +158,7 @@ async fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_service_is_built_again_and_receives() {
-    let mut started = start(0).await;
+    let mut started = start("restart-service", 0).await;
     let first = next_context(&mut started.contexts).await;
     let handle = started.engine.handle();
 
@@ -188,7 +191,7 @@ async fn a_restarted_service_is_built_again_and_receives() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_operation_starts_its_adapter_again() {
-    let mut started = start(0).await;
+    let mut started = start("restart-operation", 0).await;
     let ctx = next_context(&mut started.contexts).await;
     let store = started.engine.store();
     let id = submit(&ctx, hl7(1)).await;
@@ -214,7 +217,7 @@ async fn a_restarted_operation_starts_its_adapter_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_waits_for_every_enabled_item() {
-    let mut started = start(1).await;
+    let mut started = start("readiness", 1).await;
     let _ctx = next_context(&mut started.contexts).await;
     let handle = started.engine.handle();
 
@@ -232,7 +235,7 @@ async fn readiness_waits_for_every_enabled_item() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queues_counts_and_actions_show_in_the_live_stream() {
-    let mut started = start(0).await;
+    let mut started = start("live", 0).await;
     let ctx = next_context(&mut started.contexts).await;
     let handle = started.engine.handle();
     let mut live = handle.subscribe();
@@ -288,7 +291,7 @@ async fn queues_counts_and_actions_show_in_the_live_stream() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn origin_and_properties_are_kept_and_searchable() {
-    let mut started = start(0).await;
+    let mut started = start("properties", 0).await;
     let ctx = next_context(&mut started.contexts).await;
     let mut message = hl7(7);
     message.origin = Some("queue 'in' delivery 1".to_owned());
@@ -321,5 +324,54 @@ async fn origin_and_properties_are_kept_and_searchable() {
     };
     let found = handle.search(&query).unwrap();
     assert!(found.iter().any(|h| h.id == id), "found by the property");
+    started.engine.shutdown().await.unwrap();
+}
+
+/// The value of the series `name` whose labels include every one of `labels`.
+fn series(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|line| line.starts_with(&format!("{name}{{")))
+        .find(|line| labels.iter().all(|label| line.contains(label)))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_trouble_counts_latencies_and_queues() {
+    let metrics = ferry_admin::prometheus().expect("the recorder installs");
+    let mut started = start("metrics", 1).await;
+    let ctx = next_context(&mut started.contexts).await;
+    let out = ["production=\"metrics\"", "item=\"Out\""];
+    let probe = ["production=\"metrics\"", "item=\"Probe\""];
+
+    wait_for("the failing start shows as trouble", || {
+        series(&metrics.render(), "ferry_item_in_trouble", &out) == Some(1.0)
+    })
+    .await;
+    for n in 1..=2 {
+        submit(&ctx, hl7(n)).await;
+    }
+    wait_for("both messages out and the trouble over", || {
+        let text = metrics.render();
+        series(&text, "ferry_messages_out_total", &out) == Some(2.0)
+            && series(&text, "ferry_item_in_trouble", &out) == Some(0.0)
+    })
+    .await;
+
+    let text = metrics.render();
+    assert_eq!(series(&text, "ferry_messages_in_total", &probe), Some(2.0));
+    assert_eq!(
+        series(&text, "ferry_processing_seconds_count", &out),
+        Some(2.0)
+    );
+    assert_eq!(series(&text, "ferry_ack_seconds_count", &probe), Some(2.0));
+    assert_eq!(series(&text, "ferry_queue_depth", &out), Some(0.0));
+    assert!(series(&text, "ferry_processing_seconds_bucket", &out).is_some());
+    assert!(text.contains("ferry_store_flush_seconds_bucket"), "{text}");
+    assert!(
+        text.contains("ferry_store_flush_batch_size_bucket"),
+        "{text}"
+    );
+    assert!(!text.contains("message_id"), "never labelled by message");
     started.engine.shutdown().await.unwrap();
 }

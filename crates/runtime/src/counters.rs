@@ -1,7 +1,7 @@
 //! What each item has done since the production started, counted twice over: in atomic
 //! counters the admin surfaces read directly (the overview's error count), and through the
-//! `metrics` facade for Prometheus. Labels are the item and a bounded error kind, never a
-//! message id.
+//! `metrics` facade for Prometheus. Labels are the production, the item and a bounded
+//! error kind, never a message id.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -33,12 +33,25 @@ impl ErrorKind {
     }
 }
 
-/// Counts of one item since the production started.
-#[derive(Debug, Default)]
+/// Counts of one item since the production started, and its metric handles (labelled
+/// once, when the item is set up, so counting costs no label lookup).
+#[derive(Debug)]
 pub(crate) struct ItemCounters {
     received: AtomicU64,
     processed: AtomicU64,
     errors: AtomicU64,
+    metrics: ItemMetrics,
+}
+
+/// The Prometheus series of one item.
+#[derive(Debug)]
+struct ItemMetrics {
+    received: metrics::Counter,
+    processed: metrics::Counter,
+    discarded: metrics::Counter,
+    errors: [metrics::Counter; 4],
+    processing: metrics::Histogram,
+    ack: metrics::Histogram,
 }
 
 /// A snapshot of [`ItemCounters`].
@@ -52,7 +65,42 @@ pub struct ItemCounts {
     pub errors: u64,
 }
 
+const ERROR_KINDS: [ErrorKind; 4] = [
+    ErrorKind::Rejected,
+    ErrorKind::Failed,
+    ErrorKind::Suspended,
+    ErrorKind::Retry,
+];
+
 impl ItemCounters {
+    /// Counters for `item` of `production`, registered with the metrics recorder installed
+    /// now (install it before the engine starts).
+    pub(crate) fn new(production: &str, item: &ItemName) -> Self {
+        let labels = [
+            ("production", production.to_owned()),
+            ("item", item.as_str().to_owned()),
+        ];
+        let errors = ERROR_KINDS.map(|kind| {
+            let mut labels = labels.to_vec();
+            labels.push(("kind", kind.label().to_owned()));
+            metrics::counter!("ferry_message_errors_total", &labels)
+        });
+        let metrics = ItemMetrics {
+            received: metrics::counter!("ferry_messages_in_total", &labels),
+            processed: metrics::counter!("ferry_messages_out_total", &labels),
+            discarded: metrics::counter!("ferry_messages_discarded_total", &labels),
+            errors,
+            processing: metrics::histogram!("ferry_processing_seconds", &labels),
+            ack: metrics::histogram!("ferry_ack_seconds", &labels),
+        };
+        ItemCounters {
+            received: AtomicU64::new(0),
+            processed: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            metrics,
+        }
+    }
+
     pub(crate) fn snapshot(&self) -> ItemCounts {
         ItemCounts {
             received: self.received.load(Ordering::Relaxed),
@@ -63,39 +111,30 @@ impl ItemCounters {
 
     /// A service stored `count` messages; the time until they were durable is how long
     /// its sender waited for the acknowledgement.
-    pub(crate) fn received(&self, item: &ItemName, count: usize, until_durable: Duration) {
+    pub(crate) fn received(&self, count: usize, until_durable: Duration) {
         self.received.fetch_add(count as u64, Ordering::Relaxed);
-        let label = item.as_str().to_owned();
-        metrics::counter!("ferry_messages_in_total", "item" => label.clone())
-            .increment(count as u64);
-        metrics::histogram!("ferry_ack_seconds", "item" => label).record(until_durable);
+        self.metrics.received.increment(count as u64);
+        self.metrics.ack.record(until_durable);
     }
 
     /// A process or operation finished a message after `took`.
-    pub(crate) fn finished(&self, item: &ItemName, outcome: &Outcome, took: Duration) {
-        let label = item.as_str().to_owned();
-        metrics::histogram!("ferry_processing_seconds", "item" => label.clone()).record(took);
+    pub(crate) fn finished(&self, outcome: &Outcome, took: Duration) {
+        self.metrics.processing.record(took);
         match outcome {
             Outcome::Completed => {
                 self.processed.fetch_add(1, Ordering::Relaxed);
-                metrics::counter!("ferry_messages_out_total", "item" => label).increment(1);
+                self.metrics.processed.increment(1);
             }
-            Outcome::Error(_) => self.error(item, ErrorKind::Failed),
-            Outcome::Suspended(_) => self.error(item, ErrorKind::Suspended),
-            Outcome::Discarded(_) => {
-                metrics::counter!("ferry_messages_discarded_total", "item" => label).increment(1);
-            }
+            Outcome::Error(_) => self.error(ErrorKind::Failed),
+            Outcome::Suspended(_) => self.error(ErrorKind::Suspended),
+            Outcome::Discarded(_) => self.metrics.discarded.increment(1),
         }
     }
 
-    /// One error of `kind` for `item`.
-    pub(crate) fn error(&self, item: &ItemName, kind: ErrorKind) {
+    /// One error of `kind`.
+    pub(crate) fn error(&self, kind: ErrorKind) {
         self.errors.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!(
-            "ferry_message_errors_total",
-            "item" => item.as_str().to_owned(),
-            "kind" => kind.label()
-        )
-        .increment(1);
+        let index = ERROR_KINDS.iter().position(|k| *k == kind).unwrap_or(0);
+        self.metrics.errors[index].increment(1);
     }
 }

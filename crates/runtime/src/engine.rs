@@ -111,7 +111,7 @@ impl Engine {
         let events = EventSink::new(store.clone());
         log_recovery(&recovery);
         let log: Arc<dyn ferry_adapter::EventLog> = Arc::new(events.clone());
-        let states = production.items.iter().map(|item| item_state(item, &log));
+        let states = (production.items.iter()).map(|item| item_state(&production.name, item, &log));
         let shared = Arc::new(Shared {
             store,
             items: Items::new(states.collect()),
@@ -336,7 +336,7 @@ fn downstream(item: &Item) -> Vec<ItemName> {
 }
 
 /// The run-time state of an item, with the items it can send to.
-fn item_state(item: &Item, log: &Arc<dyn ferry_adapter::EventLog>) -> ItemState {
+fn item_state(production: &str, item: &Item, log: &Arc<dyn ferry_adapter::EventLog>) -> ItemState {
     ItemState {
         name: item.name.clone(),
         role: item.role,
@@ -348,7 +348,7 @@ fn item_state(item: &Item, log: &Arc<dyn ferry_adapter::EventLog>) -> ItemState 
         listening: std::sync::Mutex::new(None),
         report: ferry_adapter::Reporter::new(item.name.clone(), log.clone()),
         restarts: watch::Sender::new(0),
-        counters: crate::counters::ItemCounters::default(),
+        counters: crate::counters::ItemCounters::new(production, &item.name),
     }
 }
 

@@ -153,9 +153,9 @@ impl ServiceIntake {
     fn count(&self, accepted: &[Accepted], inspections: &[Inspection], took: Duration) {
         let new = accepted.iter().filter(|a| !a.already_stored).count();
         let counters = &self.item.counters;
-        counters.received(&self.item.name, new, took);
+        counters.received(new, took);
         for _ in inspections.iter().filter(|i| i.rejected.is_some()) {
-            counters.error(&self.item.name, crate::counters::ErrorKind::Rejected);
+            counters.error(crate::counters::ErrorKind::Rejected);
         }
     }
 }

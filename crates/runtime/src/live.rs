@@ -37,7 +37,7 @@ pub(crate) async fn run(handle: EngineHandle) {
     loop {
         last_event = forward_log(&handle, last_event);
         for item in handle.items() {
-            publish_gauges(&item);
+            publish_gauges(&handle.info.name, &item);
             publish_queue(&handle.live, &mut queues, &item);
             publish_state(&handle.live, &mut states, item);
         }
@@ -77,24 +77,21 @@ fn forward_log(handle: &EngineHandle, after: Option<u64>) -> Option<u64> {
     }
 }
 
-fn publish_gauges(item: &ItemStatus) {
-    let name = item.name.as_str().to_owned();
-    metrics::gauge!("ferry_queue_depth", "item" => name.clone()).set(item.queue_depth as f64);
+fn publish_gauges(production: &str, item: &ItemStatus) {
+    let labels = [
+        ("production", production.to_owned()),
+        ("item", item.name.as_str().to_owned()),
+    ];
     let age = item.oldest_queued.map_or(0.0, |oldest| {
         let waited = Timestamp::now().duration_since(oldest);
         waited.as_secs_f64().max(0.0)
     });
-    metrics::gauge!("ferry_queue_oldest_age_seconds", "item" => name.clone()).set(age);
-    metrics::gauge!("ferry_item_enabled", "item" => name.clone()).set(if item.enabled {
-        1.0
-    } else {
-        0.0
-    });
-    metrics::gauge!("ferry_item_in_trouble", "item" => name).set(if item.trouble.is_some() {
-        1.0
-    } else {
-        0.0
-    });
+    let flag = |on: bool| if on { 1.0 } else { 0.0 };
+
+    metrics::gauge!("ferry_queue_depth", &labels).set(item.queue_depth as f64);
+    metrics::gauge!("ferry_queue_oldest_age_seconds", &labels).set(age);
+    metrics::gauge!("ferry_item_enabled", &labels).set(flag(item.enabled));
+    metrics::gauge!("ferry_item_in_trouble", &labels).set(flag(item.trouble.is_some()));
 }
 
 fn publish_queue(

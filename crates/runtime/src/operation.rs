@@ -319,9 +319,7 @@ impl OperationRunner {
             Some(id),
             text,
         );
-        self.item
-            .counters
-            .error(&self.item.name, crate::counters::ErrorKind::Retry);
+        self.item.counters.error(crate::counters::ErrorKind::Retry);
         if let Err(store_error) = self.shared.store.record_attempt(lease, &error.reason, None) {
             tracing::error!(%store_error, "could not record a delivery attempt");
         }

@@ -169,7 +169,7 @@ pub(crate) async fn complete(shared: &Arc<Shared>, step: Step) -> bool {
             Ok(_) => {
                 if let Some(state) = shared.items.get(&step.lease.item) {
                     let took = step.lease.taken.elapsed();
-                    state.counters.finished(&state.name, &step.outcome, took);
+                    state.counters.finished(&step.outcome, took);
                 }
                 return true;
             }
