@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use common::admin::series;
 use common::hl7::m;
 use ferry_adapter::{
     AdapterError, Delivered, Delivery, DeliveryError, InboundMessage, Operation, OperationFactory,
@@ -325,15 +326,6 @@ async fn origin_and_properties_are_kept_and_searchable() {
     let found = handle.search(&query).unwrap();
     assert!(found.iter().any(|h| h.id == id), "found by the property");
     started.engine.shutdown().await.unwrap();
-}
-
-/// The value of the series `name` whose labels include every one of `labels`.
-fn series(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
-    text.lines()
-        .filter(|line| line.starts_with(&format!("{name}{{")))
-        .find(|line| labels.iter().all(|label| line.contains(label)))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|value| value.parse().ok())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use common::admin::series;
 use common::amqp::{Client, HL7, control_id, int, text, trouble, wait_trouble};
 use common::hl7::{m, typed};
 use common::inproc::Running;
@@ -180,6 +181,12 @@ async fn b34_a_blocked_broker_holds_the_publish_and_delivers_it_once_unblocked()
     let Some(broker) = PrivateBroker::launch().await else {
         return;
     };
+    // The trouble shows in the metrics too (installed before the engine labels them).
+    let metrics = ferry_admin::prometheus().expect("the metrics recorder installs");
+    let in_trouble = |want: f64| {
+        let labels = ["production=\"b34-alarm\"", "item=\"Out\""];
+        series(&metrics.render(), "ferry_item_in_trouble", &labels) == Some(want)
+    };
     let url = broker.url();
     let client = Client::connect(&url, "ferry-test b34 alarm").await;
     let (out, queue) = ("t.out", "t.q");
@@ -210,6 +217,7 @@ async fn b34_a_blocked_broker_holds_the_publish_and_delivers_it_once_unblocked()
     })
     .await;
     eprintln!("while blocked: {blocked:?}");
+    common::eventually("the trouble in the metrics", WAIT, || in_trouble(1.0)).await;
     let header = status_of(&running, "Out", "MSG0206").unwrap();
     assert_ne!(header.status, Status::Completed);
 
@@ -221,6 +229,7 @@ async fn b34_a_blocked_broker_holds_the_publish_and_delivers_it_once_unblocked()
     })
     .await;
     wait_trouble(&running.engine, "Out", WAIT, "recovery", |t| t.is_none()).await;
+    common::eventually("the metrics clear", WAIT, || in_trouble(0.0)).await;
     client.wait_for(queue, 2, WAIT).await;
     let got: Vec<String> = client
         .drain(queue)
@@ -239,12 +248,12 @@ async fn b34_a_blocked_broker_holds_the_publish_and_delivers_it_once_unblocked()
 // B35: queue deleted under a running consumer
 // ---------------------------------------------------------------------------------------
 
-fn consumer_yaml(url: &str, queue: &str, exchange: &str, declare: &str) -> String {
+fn consumer_yaml(name: &str, url: &str, queue: &str, exchange: &str, declare: &str) -> String {
     let extra =
         format!("    exchange: {exchange}\n    routing_keys: [adt]\n    declare: {declare}\n");
     format!(
         "{}{}- name: Out\n  operation: file\n  settings: {{ path: \"${{DIR}}/out\" }}\n",
-        head("b35"),
+        head(name),
         service("In", url, queue, "Out", &extra)
     )
 }
@@ -259,13 +268,18 @@ async fn stored(running: &Running, control: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn b35_a_deleted_queue_is_declared_again_and_consumed() {
     let Some(url) = amqp_url() else { return };
+    let metrics = ferry_admin::prometheus().expect("the metrics recorder installs");
+    let in_trouble = |want: f64| {
+        let labels = ["production=\"b35-deleted\"", "item=\"In\""];
+        series(&metrics.render(), "ferry_item_in_trouble", &labels) == Some(want)
+    };
     let client = Client::connect(&url, "ferry-test b35").await;
     let objects = BrokerObjects::new(&url);
     let (queue, exchange) = (objects.queue("t.in"), objects.exchange("t.x"));
     let dir = tempfile::tempdir().unwrap();
     let running = Running::start(
         dir.path(),
-        &consumer_yaml(&url, &queue, &exchange, "declare"),
+        &consumer_yaml("b35-deleted", &url, &queue, &exchange, "declare"),
     )
     .await;
     // The binding exists only once the service has declared it: wait for its consumer,
@@ -283,6 +297,7 @@ async fn b35_a_deleted_queue_is_declared_again_and_consumed() {
     .await
     .unwrap();
     assert!(cancelled.reason.contains(&queue), "{cancelled:?}");
+    common::eventually("the trouble in the metrics", WAIT, || in_trouble(1.0)).await;
 
     tokio::time::sleep(scaled(10)).await;
     client.queue(&queue, &[]).await;
@@ -296,6 +311,7 @@ async fn b35_a_deleted_queue_is_declared_again_and_consumed() {
         .await;
     stored(&running, "MSG0303").await;
     assert_eq!(trouble(&running.engine, "In"), None);
+    common::eventually("the metrics clear", WAIT, || in_trouble(0.0)).await;
     let found = by_control_id(&running, "Out");
     assert_eq!(found["MSG0301"].len(), 1, "MSG0301 stays stored once");
     let events = running.store.events(None, 10_000).unwrap();
@@ -320,7 +336,7 @@ async fn b35_a_passive_consumer_waits_for_its_queue_without_a_tight_loop() {
     client.exchange(&exchange, ExchangeKind::Direct).await;
     let proxy = CutProxy::start(&url).await;
     let dir = tempfile::tempdir().unwrap();
-    let yaml = consumer_yaml(&proxy.url(), &queue, &exchange, "passive");
+    let yaml = consumer_yaml("b35-passive", &proxy.url(), &queue, &exchange, "passive");
     let running = Running::start(dir.path(), &yaml).await;
 
     // Missing at start: the item says so and checks again at the backoff.

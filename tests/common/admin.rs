@@ -57,3 +57,13 @@ pub fn admin_addr(ferry: &mut Ferry, message: &str) -> SocketAddr {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// The value of the Prometheus series `name` whose labels include every one of `labels`
+/// (written `item="Out"`), in the text `/metrics` serves.
+pub fn series(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|line| line.starts_with(&format!("{name}{{")))
+        .find(|line| labels.iter().all(|label| line.contains(label)))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
