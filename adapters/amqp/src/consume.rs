@@ -289,28 +289,6 @@ fn charset_name(choice: ferry_adapter::CharsetChoice) -> &'static str {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn runs_of_stored_deliveries_are_acked_together_around_rejects() {
-        let all = settle_plan(&[5, 6, 7], &[true, true, true]);
-        assert_eq!(all, [Settle::AckUpTo(7)]);
-        let mixed = settle_plan(&[1, 2, 3, 4, 5], &[true, false, true, true, false]);
-        assert_eq!(
-            mixed,
-            [
-                Settle::AckUpTo(1),
-                Settle::Reject(1),
-                Settle::AckUpTo(4),
-                Settle::Reject(4),
-            ]
-        );
-        assert_eq!(settle_plan(&[9], &[false]), [Settle::Reject(0)]);
-    }
-}
-
 /// The AMQP facts kept with a message: where it was published and what the publisher
 /// said about it.
 fn delivery_properties(delivery: &Delivery) -> Vec<(String, String)> {
@@ -339,4 +317,26 @@ fn delivery_properties(delivery: &Delivery) -> Vec<(String, String)> {
         }
     }
     kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_of_stored_deliveries_are_acked_together_around_rejects() {
+        let all = settle_plan(&[5, 6, 7], &[true, true, true]);
+        assert_eq!(all, [Settle::AckUpTo(7)]);
+        let mixed = settle_plan(&[1, 2, 3, 4, 5], &[true, false, true, true, false]);
+        assert_eq!(
+            mixed,
+            [
+                Settle::AckUpTo(1),
+                Settle::Reject(1),
+                Settle::AckUpTo(4),
+                Settle::Reject(4),
+            ]
+        );
+        assert_eq!(settle_plan(&[9], &[false]), [Settle::Reject(0)]);
+    }
 }
