@@ -325,6 +325,17 @@ async fn origin_and_properties_are_kept_and_searchable() {
     };
     let found = handle.search(&query).unwrap();
     assert!(found.iter().any(|h| h.id == id), "found by the property");
+
+    // An HL7 field is found however its path is spelt.
+    let query = ferry_store::Query {
+        field: Some(ferry_store::SearchValue {
+            field: "MSH[1]-10".to_owned(),
+            value: "MSG0007".to_owned(),
+        }),
+        ..ferry_store::Query::default()
+    };
+    let found = handle.search(&query).unwrap();
+    assert!(found.iter().any(|h| h.id == id), "found by MSH[1]-10");
     started.engine.shutdown().await.unwrap();
 }
 

@@ -221,13 +221,28 @@ impl EngineHandle {
             .map_err(EngineError::Admin)
     }
 
-    /// Messages found by `query`, newest first.
+    /// Messages found by `query`, newest first. An HL7 field name is matched however it
+    /// is spelt (`PID[1]-3.1` finds what `PID-3.1` indexed); other names (`origin`,
+    /// `amqp.app_id`) as written.
     ///
     /// # Errors
     ///
     /// [`StoreError`] when the store cannot be read.
     pub fn search(&self, query: &Query) -> Result<Vec<Header>, StoreError> {
-        self.shared.store.search(query)
+        let canonical = query.field.as_ref().and_then(|wanted| {
+            let path = ferry_hl7::FieldPath::parse(&wanted.field).ok()?;
+            Some(SearchValue {
+                field: path.to_string(),
+                value: wanted.value.clone(),
+            })
+        });
+        match canonical {
+            Some(field) => self.shared.store.search(&Query {
+                field: Some(field),
+                ..query.clone()
+            }),
+            None => self.shared.store.search(query),
+        }
     }
 
     /// A message with its body, response and fields; `None` for an unknown id.
