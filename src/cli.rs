@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::client::{AdminArgs, AdminToolCommand, ItemsCommand, MessagesCommand};
+
 /// Ferry: an interface engine that keeps every message it takes.
 #[derive(Debug, Parser)]
 #[command(name = "ferry", version, about, long_about = None)]
@@ -51,5 +53,52 @@ pub(crate) enum Command {
     Load {
         #[command(subcommand)]
         command: ferry_load::LoadCommand,
+    },
+    /// Show the running production and its items (through its gRPC admin API).
+    Status {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Show the depth and oldest message of every queue of the running production.
+    Queues {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Enable, disable or restart an item of the running production.
+    Items {
+        #[command(subcommand)]
+        command: ItemsCommand,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Find, show, resend, suspend or discard messages of the running production.
+    Messages {
+        #[command(subcommand)]
+        command: MessagesCommand,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Show every hop of a session, in order.
+    Trace {
+        /// The session id (the id of its inbound message).
+        session: u64,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Show the newest events of the running production's event log.
+    Events {
+        /// Keep printing live changes until interrupted.
+        #[arg(long)]
+        follow: bool,
+        /// How many of the newest events to show first.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Admin tools that need no running production.
+    Admin {
+        #[command(subcommand)]
+        command: AdminToolCommand,
     },
 }

@@ -13,6 +13,7 @@ use ferry_runtime::{Engine, EngineError, check_production, store_config};
 use ferry_store::{EventKind, EventLevel, NewEvent, SledStore, Store, StoreError};
 
 use crate::cli::{Cli, Command};
+use crate::client::{self, AdminCall, AdminToolCommand};
 use crate::registry::registry;
 
 const RUN_FAILED: u8 = 1;
@@ -29,6 +30,19 @@ pub(crate) fn dispatch(cli: Cli) -> ExitCode {
             older_than,
         } => purge(&production, &older_than),
         Command::Load { command } => ferry_load::run(command),
+        Command::Status { admin } => client::run(&admin, AdminCall::Status),
+        Command::Queues { admin } => client::run(&admin, AdminCall::Queues),
+        Command::Items { command, admin } => client::run(&admin, AdminCall::Items(command)),
+        Command::Messages { command, admin } => client::run(&admin, AdminCall::Messages(command)),
+        Command::Trace { session, admin } => client::run(&admin, AdminCall::Trace { session }),
+        Command::Events {
+            follow,
+            limit,
+            admin,
+        } => client::run(&admin, AdminCall::Events { follow, limit }),
+        Command::Admin {
+            command: AdminToolCommand::HashPassword { name },
+        } => client::hash_password(name.as_deref()),
     }
 }
 

@@ -2,6 +2,7 @@
 //! lives in the `crates/` and `adapters/` crates.
 
 mod cli;
+mod client;
 mod commands;
 mod logging;
 mod registry;
