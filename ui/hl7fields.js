@@ -1,0 +1,178 @@
+// Standard HL7 v2 (2.5.1) names of the segments and fields the detail view labels. Each
+// list starts at field 1; a field beyond a list, or a segment not listed, shows its
+// position only.
+
+const SEGMENTS = {
+  MSH: 'Message Header',
+  EVN: 'Event Type',
+  PID: 'Patient Identification',
+  PV1: 'Patient Visit',
+  NK1: 'Next of Kin / Associated Parties',
+  ORC: 'Common Order',
+  OBR: 'Observation Request',
+  OBX: 'Observation/Result',
+  NTE: 'Notes and Comments',
+  MSA: 'Message Acknowledgment',
+  ERR: 'Error',
+  AL1: 'Patient Allergy Information',
+  DG1: 'Diagnosis',
+  IN1: 'Insurance',
+};
+
+const FIELDS = {
+  MSH: [
+    'Field Separator', 'Encoding Characters', 'Sending Application', 'Sending Facility',
+    'Receiving Application', 'Receiving Facility', 'Date/Time of Message', 'Security',
+    'Message Type', 'Message Control ID', 'Processing ID', 'Version ID', 'Sequence Number',
+    'Continuation Pointer', 'Accept Acknowledgment Type', 'Application Acknowledgment Type',
+    'Country Code', 'Character Set', 'Principal Language of Message',
+    'Alternate Character Set Handling Scheme', 'Message Profile Identifier',
+  ],
+  EVN: [
+    'Event Type Code', 'Recorded Date/Time', 'Date/Time Planned Event', 'Event Reason Code',
+    'Operator ID', 'Event Occurred', 'Event Facility',
+  ],
+  PID: [
+    'Set ID - PID', 'Patient ID', 'Patient Identifier List', 'Alternate Patient ID - PID',
+    'Patient Name', "Mother's Maiden Name", 'Date/Time of Birth', 'Administrative Sex',
+    'Patient Alias', 'Race', 'Patient Address', 'County Code', 'Phone Number - Home',
+    'Phone Number - Business', 'Primary Language', 'Marital Status', 'Religion',
+    'Patient Account Number', 'SSN Number - Patient', "Driver's License Number - Patient",
+    "Mother's Identifier", 'Ethnic Group', 'Birth Place', 'Multiple Birth Indicator',
+    'Birth Order', 'Citizenship', 'Veterans Military Status', 'Nationality',
+    'Patient Death Date and Time', 'Patient Death Indicator', 'Identity Unknown Indicator',
+    'Identity Reliability Code', 'Last Update Date/Time', 'Last Update Facility',
+    'Species Code', 'Breed Code', 'Strain', 'Production Class Code', 'Tribal Citizenship',
+  ],
+  PV1: [
+    'Set ID - PV1', 'Patient Class', 'Assigned Patient Location', 'Admission Type',
+    'Preadmit Number', 'Prior Patient Location', 'Attending Doctor', 'Referring Doctor',
+    'Consulting Doctor', 'Hospital Service', 'Temporary Location', 'Preadmit Test Indicator',
+    'Re-admission Indicator', 'Admit Source', 'Ambulatory Status', 'VIP Indicator',
+    'Admitting Doctor', 'Patient Type', 'Visit Number', 'Financial Class',
+    'Charge Price Indicator', 'Courtesy Code', 'Credit Rating', 'Contract Code',
+    'Contract Effective Date', 'Contract Amount', 'Contract Period', 'Interest Code',
+    'Transfer to Bad Debt Code', 'Transfer to Bad Debt Date', 'Bad Debt Agency Code',
+    'Bad Debt Transfer Amount', 'Bad Debt Recovery Amount', 'Delete Account Indicator',
+    'Delete Account Date', 'Discharge Disposition', 'Discharged to Location', 'Diet Type',
+    'Servicing Facility', 'Bed Status', 'Account Status', 'Pending Location',
+    'Prior Temporary Location', 'Admit Date/Time', 'Discharge Date/Time',
+    'Current Patient Balance', 'Total Charges', 'Total Adjustments', 'Total Payments',
+    'Alternate Visit ID', 'Visit Indicator', 'Other Healthcare Provider',
+  ],
+  NK1: [
+    'Set ID - NK1', 'Name', 'Relationship', 'Address', 'Phone Number',
+    'Business Phone Number', 'Contact Role', 'Start Date', 'End Date',
+    'Next of Kin / Associated Parties Job Title',
+    'Next of Kin / Associated Parties Job Code/Class',
+    'Next of Kin / Associated Parties Employee Number', 'Organization Name - NK1',
+    'Marital Status', 'Administrative Sex', 'Date/Time of Birth', 'Living Dependency',
+    'Ambulatory Status', 'Citizenship', 'Primary Language', 'Living Arrangement',
+    'Publicity Code', 'Protection Indicator', 'Student Indicator', 'Religion',
+    "Mother's Maiden Name", 'Nationality', 'Ethnic Group', 'Contact Reason',
+    "Contact Person's Name", "Contact Person's Telephone Number",
+    "Contact Person's Address", "Next of Kin/Associated Party's Identifiers", 'Job Status',
+    'Race', 'Handicap', 'Contact Person Social Security Number', 'Next of Kin Birth Place',
+    'VIP Indicator',
+  ],
+  ORC: [
+    'Order Control', 'Placer Order Number', 'Filler Order Number', 'Placer Group Number',
+    'Order Status', 'Response Flag', 'Quantity/Timing', 'Parent', 'Date/Time of Transaction',
+    'Entered By', 'Verified By', 'Ordering Provider', "Enterer's Location",
+    'Call Back Phone Number', 'Order Effective Date/Time', 'Order Control Code Reason',
+    'Entering Organization', 'Entering Device', 'Action By',
+    'Advanced Beneficiary Notice Code', 'Ordering Facility Name',
+    'Ordering Facility Address', 'Ordering Facility Phone Number',
+    'Ordering Provider Address', 'Order Status Modifier',
+    'Advanced Beneficiary Notice Override Reason',
+    "Filler's Expected Availability Date/Time", 'Confidentiality Code', 'Order Type',
+    'Enterer Authorization Mode', 'Parent Universal Service Identifier',
+  ],
+  OBR: [
+    'Set ID - OBR', 'Placer Order Number', 'Filler Order Number',
+    'Universal Service Identifier', 'Priority - OBR', 'Requested Date/Time',
+    'Observation Date/Time', 'Observation End Date/Time', 'Collection Volume',
+    'Collector Identifier', 'Specimen Action Code', 'Danger Code',
+    'Relevant Clinical Information', 'Specimen Received Date/Time', 'Specimen Source',
+    'Ordering Provider', 'Order Callback Phone Number', 'Placer Field 1', 'Placer Field 2',
+    'Filler Field 1', 'Filler Field 2', 'Results Rpt/Status Chng - Date/Time',
+    'Charge to Practice', 'Diagnostic Serv Sect ID', 'Result Status', 'Parent Result',
+    'Quantity/Timing', 'Result Copies To', 'Parent', 'Transportation Mode',
+    'Reason for Study', 'Principal Result Interpreter', 'Assistant Result Interpreter',
+    'Technician', 'Transcriptionist', 'Scheduled Date/Time',
+    'Number of Sample Containers', 'Transport Logistics of Collected Sample',
+    "Collector's Comment", 'Transport Arrangement Responsibility', 'Transport Arranged',
+    'Escort Required', 'Planned Patient Transport Comment', 'Procedure Code',
+    'Procedure Code Modifier', 'Placer Supplemental Service Information',
+    'Filler Supplemental Service Information',
+    'Medically Necessary Duplicate Procedure Reason', 'Result Handling',
+    'Parent Universal Service Identifier',
+  ],
+  OBX: [
+    'Set ID - OBX', 'Value Type', 'Observation Identifier', 'Observation Sub-ID',
+    'Observation Value', 'Units', 'References Range', 'Abnormal Flags', 'Probability',
+    'Nature of Abnormal Test', 'Observation Result Status',
+    'Effective Date of Reference Range', 'User Defined Access Checks',
+    'Date/Time of the Observation', "Producer's ID", 'Responsible Observer',
+    'Observation Method', 'Equipment Instance Identifier', 'Date/Time of the Analysis',
+    'Observation Site', 'Observation Instance Identifier', 'Mood Code',
+    'Performing Organization Name', 'Performing Organization Address',
+    'Performing Organization Medical Director',
+  ],
+  NTE: [
+    'Set ID - NTE', 'Source of Comment', 'Comment', 'Comment Type', 'Entered By',
+    'Entered Date/Time', 'Effective Start Date', 'Expiration Date',
+  ],
+  MSA: [
+    'Acknowledgment Code', 'Message Control ID', 'Text Message', 'Expected Sequence Number',
+    'Delayed Acknowledgment Type', 'Error Condition',
+  ],
+  ERR: [
+    'Error Code and Location', 'Error Location', 'HL7 Error Code', 'Severity',
+    'Application Error Code', 'Application Error Parameter', 'Diagnostic Information',
+    'User Message', 'Inform Person Indicator', 'Override Type', 'Override Reason Code',
+    'Help Desk Contact Point',
+  ],
+  AL1: [
+    'Set ID - AL1', 'Allergen Type Code', 'Allergen Code/Mnemonic/Description',
+    'Allergy Severity Code', 'Allergy Reaction Code', 'Identification Date',
+  ],
+  DG1: [
+    'Set ID - DG1', 'Diagnosis Coding Method', 'Diagnosis Code - DG1',
+    'Diagnosis Description', 'Diagnosis Date/Time', 'Diagnosis Type',
+    'Major Diagnostic Category', 'Diagnostic Related Group', 'DRG Approval Indicator',
+    'DRG Grouper Review Code', 'Outlier Type', 'Outlier Days', 'Outlier Cost',
+    'Grouper Version And Type', 'Diagnosis Priority', 'Diagnosing Clinician',
+    'Diagnosis Classification', 'Confidential Indicator', 'Attestation Date/Time',
+    'Diagnosis Identifier', 'Diagnosis Action Code',
+  ],
+  IN1: [
+    'Set ID - IN1', 'Insurance Plan ID', 'Insurance Company ID', 'Insurance Company Name',
+    'Insurance Company Address', 'Insurance Co Contact Person', 'Insurance Co Phone Number',
+    'Group Number', 'Group Name', "Insured's Group Emp ID", "Insured's Group Emp Name",
+    'Plan Effective Date', 'Plan Expiration Date', 'Authorization Information', 'Plan Type',
+    'Name Of Insured', "Insured's Relationship To Patient", "Insured's Date Of Birth",
+    "Insured's Address", 'Assignment Of Benefits', 'Coordination Of Benefits',
+    'Coord Of Ben. Priority', 'Notice Of Admission Flag', 'Notice Of Admission Date',
+    'Report Of Eligibility Flag', 'Report Of Eligibility Date', 'Release Information Code',
+    'Pre-Admit Cert (PAC)', 'Verification Date/Time', 'Verification By',
+    'Type Of Agreement Code', 'Billing Status', 'Lifetime Reserve Days',
+    'Delay Before L.R. Day', 'Company Plan Code', 'Policy Number', 'Policy Deductible',
+    'Policy Limit - Amount', 'Policy Limit - Days', 'Room Rate - Semi-Private',
+    'Room Rate - Private', "Insured's Employment Status", "Insured's Administrative Sex",
+    "Insured's Employer's Address", 'Verification Status', 'Prior Insurance Plan ID',
+    'Coverage Type', 'Handicap', "Insured's ID Number", 'Signature Code',
+    'Signature Code Date', "Insured's Birth Place", 'VIP Indicator',
+  ],
+};
+
+/** The standard name of field `position` (from 1) of `segment`, or ''. */
+export function fieldName(segment, position) {
+  const names = Object.hasOwn(FIELDS, segment) ? FIELDS[segment] : null;
+  return (names && names[position - 1]) || '';
+}
+
+/** The standard name of `segment`, or ''. */
+export function segmentName(segment) {
+  return Object.hasOwn(SEGMENTS, segment) ? SEGMENTS[segment] : '';
+}
