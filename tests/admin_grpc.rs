@@ -463,6 +463,19 @@ async fn refusals(ferry: &AdminFerry, client: &mut Client) {
     };
     let refused = client.search_messages(backwards).await.unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument);
+
+    // A field the production does not index would always find nothing: say so instead.
+    let unindexed = pb::SearchMessagesRequest {
+        field: "PID-5".to_owned(),
+        value: "KELLER".to_owned(),
+        ..Default::default()
+    };
+    let refused = client.search_messages(unindexed).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(
+        refused.message().contains("`PID-5` is not indexed"),
+        "{refused:?}"
+    );
 }
 
 async fn health_and_reflection(ferry: &AdminFerry) {

@@ -15,7 +15,7 @@ pub(crate) struct AdminArgs {
 
     /// The production's YAML file: its `admin.grpc` address and its store folder (where
     /// `admin.token` is).
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(short, long, value_name = "FILE", global = true)]
     pub(crate) production: Option<PathBuf>,
 
     /// The production's store folder, to read `admin.token` from.

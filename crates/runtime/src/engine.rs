@@ -51,6 +51,17 @@ pub enum EngineError {
     /// The store refused an admin action.
     #[error("{0}")]
     Admin(#[source] StoreError),
+    /// A search names an HL7 field the production does not index.
+    #[error(
+        "`{field}` is not indexed: this production indexes {indexed}; add it to \
+         `store.search_fields` to search by it"
+    )]
+    NotIndexed {
+        /// The field as asked for.
+        field: String,
+        /// The indexed fields, comma-separated.
+        indexed: String,
+    },
     /// The final store barrier failed: the last writes may not be durable.
     #[error("the store could not make the last writes durable: {0}")]
     Flush(#[source] StoreError),
@@ -309,6 +320,7 @@ fn production_info(production: &Production) -> ProductionInfo {
         targets: downstream(item),
     });
     ProductionInfo {
+        search_fields: production.store.search_fields.clone(),
         name: production.name.clone(),
         description: production.description.clone(),
         file: production.source.name.clone(),

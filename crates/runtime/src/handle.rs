@@ -29,6 +29,8 @@ pub struct ProductionInfo {
     pub started: Timestamp,
     /// Every item, in production order.
     pub items: Vec<ItemInfo>,
+    /// The HL7 fields the store indexes, as `store.search_fields` lists them.
+    pub search_fields: Vec<ferry_hl7::FieldPath>,
 }
 
 /// One item as the production defines it.
@@ -227,22 +229,28 @@ impl EngineHandle {
     ///
     /// # Errors
     ///
-    /// [`StoreError`] when the store cannot be read.
-    pub fn search(&self, query: &Query) -> Result<Vec<Header>, StoreError> {
-        let canonical = query.field.as_ref().and_then(|wanted| {
-            let path = ferry_hl7::FieldPath::parse(&wanted.field).ok()?;
-            Some(SearchValue {
-                field: path.to_string(),
-                value: wanted.value.clone(),
-            })
-        });
-        match canonical {
-            Some(field) => self.shared.store.search(&Query {
-                field: Some(field),
-                ..query.clone()
-            }),
-            None => self.shared.store.search(query),
+    /// [`EngineError::NotIndexed`] for an HL7 field the production does not index (the
+    /// answer would always be empty), [`EngineError::Admin`] when the store cannot be read.
+    pub fn search(&self, query: &Query) -> Result<Vec<Header>, EngineError> {
+        let mut query = query.clone();
+        if let Some(wanted) = &mut query.field
+            && let Ok(path) = ferry_hl7::FieldPath::parse(&wanted.field)
+        {
+            if !self.info.search_fields.contains(&path) {
+                let indexed: Vec<String> = self
+                    .info
+                    .search_fields
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                return Err(EngineError::NotIndexed {
+                    field: wanted.field.clone(),
+                    indexed: indexed.join(", "),
+                });
+            }
+            wanted.field = path.to_string();
         }
+        self.shared.store.search(&query).map_err(EngineError::Admin)
     }
 
     /// A message with its body, response and fields; `None` for an unknown id.

@@ -24,6 +24,7 @@ pub(crate) fn store_code(error: &StoreError) -> Code {
 pub(crate) fn engine_code(error: &EngineError) -> Code {
     match error {
         EngineError::UnknownItem(_) => Code::NotFound,
+        EngineError::NotIndexed { .. } => Code::InvalidArgument,
         EngineError::Admin(store) | EngineError::Flush(store) => store_code(store),
         EngineError::Store { source, .. } => store_code(source),
         EngineError::Invalid(_) => Code::Internal,

@@ -212,7 +212,7 @@ impl Admin for AdminService {
         let engine = self.engine().clone();
         let mut headers = blocking(move || engine.search(&query))
             .await?
-            .map_err(|error| errors::store_status(&error))?;
+            .map_err(|error| errors::engine_status(&error))?;
 
         // The query asked for one more than a page: its presence says a next page exists.
         let more = headers.len() > page;

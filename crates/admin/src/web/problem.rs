@@ -31,6 +31,15 @@ impl Problem {
         Problem::new(StatusCode::NOT_FOUND, text)
     }
 
+    /// 400 for a search the production cannot answer (a field it does not index), 500
+    /// when the store could not be read.
+    pub(super) fn engine(error: &ferry_runtime::EngineError) -> Self {
+        match error {
+            ferry_runtime::EngineError::Admin(store) => Problem::store(store),
+            other => Problem::bad_request(other.to_string()),
+        }
+    }
+
     /// 500: the store could not be read; the cause is logged, the UI gets a sentence.
     pub(super) fn store(error: &ferry_store::StoreError) -> Self {
         tracing::error!(%error, "admin web: the store could not be read");

@@ -59,7 +59,7 @@ pub(in crate::web) async fn search(
         .admin
         .engine
         .search(&query)
-        .map_err(|error| Problem::store(&error))?;
+        .map_err(|error| Problem::engine(&error))?;
     let next_before = match headers.last() {
         Some(last) if headers.len() == limit => Some(last.id.0),
         _ => None,
