@@ -106,10 +106,14 @@ impl Browser {
     }
 
     async fn login(&mut self, password: &str) -> reqwest::Response {
+        self.login_as("", password).await
+    }
+
+    async fn login_as(&mut self, user: &str, password: &str) -> reqwest::Response {
         let response = self
             .request(reqwest::Method::POST, "/api/login")
             .header("origin", &self.base)
-            .json(&json!({ "password": password }))
+            .json(&json!({ "user": user, "password": password }))
             .send()
             .await
             .unwrap();
@@ -474,5 +478,43 @@ items:
         StatusCode::OK
     );
 
+    admin.ferry.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn named_users_sign_in_and_act_under_their_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users");
+    let hash = ferry_admin::hash_password("correct horse battery").unwrap();
+    std::fs::write(&users, format!("# admins\nalice:{hash}\n")).unwrap();
+    let path = production(dir.path());
+    let with_users = std::fs::read_to_string(&path).unwrap().replace(
+        ADMIN_SECTION,
+        "admin: {http: '127.0.0.1:0', grpc: '127.0.0.1:0', users: '${DIR}/users'}\n",
+    );
+    std::fs::write(&path, with_users).unwrap();
+    let admin = AdminFerry::start(&path, &[("DIR", dir.path())]);
+    let mut browser = Browser::new(&admin);
+
+    let wrong = browser.login_as("alice", "wrong horse").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let unknown = browser.login_as("mallory", "correct horse battery").await;
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    let right = browser.login_as("alice", "correct horse battery").await;
+    assert_eq!(right.status(), StatusCode::OK);
+
+    let session = browser.get_json("/api/session").await;
+    assert_eq!(session["user"], "alice");
+    browser.csrf = session["csrf"].as_str().unwrap().to_owned();
+    let enabled = browser.post("/api/items/Out/enable", json!({})).await;
+    assert_eq!(enabled.status(), StatusCode::OK);
+
+    let events = browser.get_json("/api/events?limit=50").await;
+    let by_alice = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|event| event["text"] == "item enabled" && event["actor"] == "alice");
+    assert!(by_alice, "{events}");
     admin.ferry.stop();
 }
