@@ -246,6 +246,19 @@ mod tests {
         assert_eq!(refusals.last(), Some(&Err(Refusal::TooMany)));
     }
 
+    proptest::proptest! {
+        /// A credentials file of any text loads or is refused with its line, never a panic.
+        #[test]
+        fn any_credentials_file_loads_or_is_refused(text in "[ -~\n:$#]{0,300}") {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("users");
+            std::fs::write(&file, &text).unwrap();
+            if let Err(error) = Credentials::new("t".to_owned(), Some(&file)) {
+                proptest::prop_assert!(error.line >= 1, "{error}");
+            }
+        }
+    }
+
     #[test]
     fn bad_lines_name_their_place() {
         let dir = tempfile::tempdir().unwrap();

@@ -110,4 +110,21 @@ mod tests {
         let missing = authenticate(&credentials, &MetadataMap::new()).await;
         assert_eq!(missing.unwrap_err().code(), Code::Unauthenticated);
     }
+
+    proptest::proptest! {
+        /// Whatever a client sends as `authorization`, the answer is a refusal, never a
+        /// panic, and never a pass without the token.
+        #[test]
+        fn any_header_is_refused_without_panic(
+            scheme in "(Bearer|bearer|Basic|basic|Token)?",
+            rest in "[ -~]{0,80}",
+        ) {
+            let credentials = Credentials::new("the-token".to_owned(), None).unwrap();
+            let presented = format!("{scheme} {rest}");
+            proptest::prop_assume!(!rest.contains("the-token"));
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let answer = runtime.block_on(authenticate(&credentials, &metadata(&presented)));
+            proptest::prop_assert!(answer.is_err());
+        }
+    }
 }
