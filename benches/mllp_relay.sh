@@ -295,6 +295,7 @@ run_ferry() {
   start_sink "$name-sink"
   start "$name" env FERRY_DATA="$WORK/$name-store" FERRY_MLLP_IN=127.0.0.1:0 \
     FERRY_MLLP_OUT="$SINK_ADDRESS" FERRY_DURABILITY="$durability" \
+    FERRY_ADMIN_HTTP=127.0.0.1:0 FERRY_ADMIN_GRPC=127.0.0.1:0 \
     "$FERRY" --log-format json run "$PRODUCTION"
   ferry=$STARTED
   address=$(await_output "$ferry" "$WORK/$name.err" ferry_address)
