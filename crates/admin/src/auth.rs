@@ -3,10 +3,18 @@
 //! access; only `/healthz`, `/readyz` and `/metrics` answer without credentials.
 //!
 //! The credentials file has one `name:hash` line per user (`#` starts a comment), the hash
-//! in PHC form as `ferry admin hash-password` prints it. Hash checks are limited per user
-//! name, so a guesser gets "too many attempts" long before the hash cost alone would slow
-//! it down; a password that passed is remembered as a SHA-256 digest for the process's
-//! life, so a script sending it with every gRPC call costs one hash check, not one each.
+//! in PHC form as `ferry admin hash-password` prints it.
+//!
+//! A hash check costs about 19 MiB and tens of milliseconds on purpose, so it is rationed:
+//! per user name (a guesser gets "too many attempts" long before the cost alone would
+//! slow it), for the whole process (a flood of made-up names cannot take the memory or
+//! the cores the production needs), and to a few at a time. A password that passed is
+//! remembered as a SHA-256 digest for the process's life, so a script sending it with
+//! every gRPC call costs one hash check, not one each.
+//!
+//! The admin token is compared in constant time and not rationed: a generated token has
+//! 256 random bits, and one from the environment must have at least
+//! [`crate::token::MIN_TOKEN_LEN`] characters.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -14,12 +22,19 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// Failed attempts allowed per user name (and for the token) each minute.
-const FAILURES_PER_MINUTE: u32 = 10;
+/// Hash checks allowed per user name each minute.
+const CHECKS_PER_USER_PER_MINUTE: u32 = 10;
+
+/// Hash checks allowed each second for the whole process, and the burst above it.
+const CHECKS_PER_SECOND: u32 = 5;
+const CHECKS_BURST: u32 = 10;
+
+/// Hash checks running at once; each holds about 19 MiB while it runs.
+const CHECKS_AT_ONCE: usize = 2;
 
 /// The actor the event log names for requests made with the admin token.
 pub const TOKEN_ACTOR: &str = "token";
@@ -40,14 +55,14 @@ pub enum Refusal {
     /// Wrong or missing credentials; says nothing about which part was wrong.
     #[error("wrong credentials")]
     Wrong,
-    /// Too many failures for this name in the last minute.
-    #[error("too many failed attempts; wait a minute")]
+    /// Too many attempts for this name in the last minute, or for all names right now.
+    #[error("too many sign-in attempts; wait a minute")]
     TooMany,
 }
 
 /// A credentials file that cannot be used.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}:{line}: {reason}")]
+#[error("{path}{}: {reason}", line_suffix(*line))]
 pub struct CredentialsError {
     /// The file.
     pub path: String,
@@ -62,7 +77,9 @@ pub struct CredentialsError {
 pub struct Credentials {
     token: Arc<str>,
     users: Arc<HashMap<String, String>>,
-    failures: Arc<DefaultKeyedRateLimiter<String>>,
+    per_user: Arc<DefaultKeyedRateLimiter<String>>,
+    overall: Arc<DefaultDirectRateLimiter>,
+    running: Arc<tokio::sync::Semaphore>,
     /// Digests of passwords that passed their hash check, by user.
     verified: Arc<Mutex<HashMap<String, [u8; 32]>>>,
 }
@@ -86,12 +103,15 @@ impl Credentials {
             Some(path) => read_users(path)?,
             None => HashMap::new(),
         };
-        let quota =
-            Quota::per_minute(NonZeroU32::new(FAILURES_PER_MINUTE).unwrap_or(NonZeroU32::MIN));
+        let per_user = Quota::per_minute(non_zero(CHECKS_PER_USER_PER_MINUTE));
+        let overall =
+            Quota::per_second(non_zero(CHECKS_PER_SECOND)).allow_burst(non_zero(CHECKS_BURST));
         Ok(Credentials {
             token: token.into(),
             users: Arc::new(users),
-            failures: Arc::new(RateLimiter::keyed(quota)),
+            per_user: Arc::new(RateLimiter::keyed(per_user)),
+            overall: Arc::new(RateLimiter::direct(overall)),
+            running: Arc::new(tokio::sync::Semaphore::new(CHECKS_AT_ONCE)),
             verified: Arc::default(),
         })
     }
@@ -100,13 +120,13 @@ impl Credentials {
     ///
     /// # Errors
     ///
-    /// [`Refusal`] when it is wrong or too many wrong tokens came this minute.
+    /// [`Refusal::Wrong`] when it is not the token.
     pub fn check_token(&self, presented: &str) -> Result<Actor, Refusal> {
         let expected = self.token.as_bytes();
         if bool::from(presented.as_bytes().ct_eq(expected)) {
             return Ok(Actor(TOKEN_ACTOR.to_owned()));
         }
-        Err(self.failed(TOKEN_ACTOR))
+        Err(Refusal::Wrong)
     }
 
     /// Checks a user's password against its argon2 hash. Costs tens of milliseconds of
@@ -122,9 +142,12 @@ impl Credentials {
             return Ok(Actor(user.to_owned()));
         }
         // Every hash check counts, so neither guessing nor hashing load goes unbounded.
-        if self.failures.check_key(&user.to_owned()).is_err() {
+        if self.per_user.check_key(&user.to_owned()).is_err() || self.overall.check().is_err() {
             return Err(Refusal::TooMany);
         }
+        let Ok(_running) = self.running.try_acquire() else {
+            return Err(Refusal::TooMany);
+        };
         let Some(hash) = self.users.get(user) else {
             // Spend the same effort as for a known user, so timing does not tell names.
             let _ = argon2::Argon2::default().hash_password(password.as_bytes());
@@ -145,18 +168,23 @@ impl Credentials {
         verified.get(user).copied()
     }
 
-    /// Counts a failure for `key`; says whether the limit is now reached.
-    fn failed(&self, key: &str) -> Refusal {
-        match self.failures.check_key(&key.to_owned()) {
-            Ok(()) => Refusal::Wrong,
-            Err(_) => Refusal::TooMany,
-        }
-    }
-
     /// Whether any named user exists (the login form then asks for a name).
     pub fn has_users(&self) -> bool {
         !self.users.is_empty()
     }
+}
+
+/// `:LINE` for a line of the file; nothing when the whole file is at fault.
+fn line_suffix(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}")
+    }
+}
+
+fn non_zero(value: u32) -> NonZeroU32 {
+    NonZeroU32::new(value).unwrap_or(NonZeroU32::MIN)
 }
 
 /// An argon2id hash of `password` in PHC form, for a line of the credentials file.
@@ -240,10 +268,32 @@ mod tests {
     }
 
     #[test]
-    fn guessing_is_limited() {
+    fn hash_checks_are_rationed_per_name_and_overall() {
         let credentials = Credentials::new("tok".to_owned(), None).unwrap();
-        let refusals: Vec<_> = (0..12).map(|_| credentials.check_token("x")).collect();
-        assert_eq!(refusals.last(), Some(&Err(Refusal::TooMany)));
+        let per_name: Vec<_> = (0..11)
+            .map(|_| credentials.check_password("bob", "guess"))
+            .collect();
+        assert_eq!(per_name.last(), Some(&Err(Refusal::TooMany)));
+
+        // Made-up names, one attempt each and all at once: the process-wide ration and the
+        // limit on checks running together stop most of them.
+        let credentials = Credentials::new("tok".to_owned(), None).unwrap();
+        let attempts: Vec<_> = (0..30)
+            .map(|n| {
+                let credentials = credentials.clone();
+                std::thread::spawn(move || credentials.check_password(&format!("u{n}"), "x"))
+            })
+            .collect();
+        let refused = attempts
+            .into_iter()
+            .map(|attempt| attempt.join().unwrap())
+            .filter(|answer| *answer == Err(Refusal::TooMany))
+            .count();
+        assert!(refused >= 30 - CHECKS_BURST as usize, "{refused} refused");
+        assert_eq!(
+            credentials.check_token("tok"),
+            Ok(Actor("token".to_owned()))
+        );
     }
 
     proptest::proptest! {

@@ -15,6 +15,10 @@ pub const TOKEN_FILE: &str = "admin.token";
 /// Random bytes in a generated token (43 characters once encoded).
 const TOKEN_BYTES: usize = 32;
 
+/// The shortest token Ferry accepts from the environment: the token is not rationed like
+/// passwords are, so it must be too long to guess.
+pub const MIN_TOKEN_LEN: usize = 16;
+
 /// Where the admin token came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenSource {
@@ -43,6 +47,14 @@ pub fn admin_token(
                 store_folder.join(TOKEN_FILE).display()
             ));
         }
+        if token.chars().count() < MIN_TOKEN_LEN {
+            return Err(format!(
+                "{variable} is shorter than {MIN_TOKEN_LEN} characters: use a long random \
+                 token (e.g. `openssl rand -base64 32`), or unset it and Ferry generates one"
+            ));
+        }
+        // A token file left by an earlier start would only mislead the CLI now.
+        let _ = std::fs::remove_file(store_folder.join(TOKEN_FILE));
         return Ok((token, TokenSource::Variable(variable.to_owned())));
     }
 
@@ -119,16 +131,24 @@ mod tests {
     }
 
     #[test]
-    fn the_variable_wins_and_must_not_be_empty() {
+    fn the_variable_wins_and_must_be_long() {
         let dir = tempfile::tempdir().unwrap();
-        let env = |_: &str| Some("abc".to_owned());
+        std::fs::write(dir.path().join(TOKEN_FILE), "stale\n").unwrap();
+        let env = |_: &str| Some("0123456789abcdef".to_owned());
         let (token, source) = admin_token("T", dir.path(), &env).unwrap();
-        assert_eq!(
-            (token.as_str(), source),
-            ("abc", TokenSource::Variable("T".to_owned()))
+        let expected = ("0123456789abcdef", TokenSource::Variable("T".to_owned()));
+        assert_eq!((token.as_str(), source), expected);
+        assert!(
+            !dir.path().join(TOKEN_FILE).exists(),
+            "the stale file is gone"
         );
-        assert!(!dir.path().join(TOKEN_FILE).exists());
 
+        let short = |_: &str| Some("abc".to_owned());
+        let error = admin_token("T", dir.path(), &short).unwrap_err();
+        assert!(
+            error.starts_with("T is shorter than 16 characters"),
+            "{error}"
+        );
         let empty = |_: &str| Some(" ".to_owned());
         let error = admin_token("T", dir.path(), &empty).unwrap_err();
         assert!(error.starts_with("T is set but empty"), "{error}");
