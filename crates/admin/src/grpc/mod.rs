@@ -5,6 +5,9 @@
 //!
 //! Health and reflection answer without credentials: health is a probe like `/healthz`,
 //! and reflection only describes the public contract. Every Admin method needs them.
+//!
+//! Connections are capped and must open in time ([`crate::limits`]); once open, HTTP/2
+//! keepalive pings drop those whose peer has gone.
 
 mod auth;
 mod convert;
@@ -23,13 +26,20 @@ use ferry_admin_proto::v1::admin_server::AdminServer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
-use tonic::transport::server::{Router, TcpIncoming};
+use tonic::transport::server::Router;
 
 use crate::AdminState;
 use service::AdminService;
 
 /// How long open connections may take to finish once the production stops.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How often an idle connection is pinged. A peer that vanished without closing (its
+/// host off, a firewall dropping the flow) would otherwise hold its connection forever.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// How long a ping may go unanswered before its connection is dropped.
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The server running, plain or over TLS.
 type Serving = Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>>;
@@ -49,10 +59,13 @@ pub(crate) async fn serve(listener: TcpListener, state: AdminState, stop: Cancel
     let stopped = stop.clone().cancelled_owned();
     let serving: Serving = match tls {
         Some(config) => {
-            let incoming = tls::incoming(listener, &config, stop.clone());
+            let incoming = tls::tls(listener, &config, stop.clone());
             Box::pin(router.serve_with_incoming_shutdown(incoming, stopped))
         }
-        None => Box::pin(router.serve_with_incoming_shutdown(TcpIncoming::from(listener), stopped)),
+        None => {
+            let incoming = tls::plain(listener, stop.clone());
+            Box::pin(router.serve_with_incoming_shutdown(incoming, stopped))
+        }
     };
 
     // Graceful shutdown waits for clients to close their connections; one that never
@@ -90,6 +103,8 @@ async fn router(
 
     let admin = AdminServer::new(AdminService::new(state, stop));
     Ok(Server::builder()
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -8,6 +8,7 @@
 //!
 //! When [`serve`] returns, the listener is closed and every connection has ended: live
 //! streams end when `stop` is cancelled, so a graceful shutdown does not wait on them.
+//! Connections are capped and must open in time, as [`crate::limits`] describes.
 
 mod api;
 mod assets;
@@ -27,12 +28,13 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::AdminState;
+use crate::limits::{Admission, Admitted, Guarded};
 
 /// How long a TLS handshake may take before the connection is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,37 +42,33 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long open requests may run on after `stop`, before their connections are dropped.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// How long to wait before accepting again after accept failed (no descriptors left).
-const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
-
 /// How long a client may take to send a request head.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often an idle HTTP/2 connection is pinged, so one whose peer is gone is dropped.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// How long a ping may go unanswered before its connection is dropped.
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Serves the web UI on `listener` until `stop` is cancelled.
 pub(crate) async fn serve(listener: TcpListener, state: AdminState, stop: CancellationToken) {
     let acceptor = state.tls.clone().map(TlsAcceptor::from);
     let app = router::build(state, stop.clone());
     let connections = TaskTracker::new();
+    let mut admission = Admission::new("web");
 
     loop {
-        let accepted = tokio::select! {
+        let admitted = tokio::select! {
             () = stop.cancelled() => break,
-            accepted = listener.accept() => accepted,
+            admitted = admission.next(&listener) => admitted,
         };
-        match accepted {
-            Ok((socket, peer)) => {
-                let connection = Connection {
-                    app: app.clone(),
-                    acceptor: acceptor.clone(),
-                    stop: stop.clone(),
-                };
-                connections.spawn(connection.run(socket, peer));
-            }
-            Err(error) => {
-                tracing::warn!(%error, "admin web: accepting a connection failed");
-                tokio::time::sleep(ACCEPT_PAUSE).await;
-            }
-        }
+        let connection = Connection {
+            app: app.clone(),
+            acceptor: acceptor.clone(),
+            stop: stop.clone(),
+        };
+        connections.spawn(connection.run(admitted));
     }
 
     drop(listener);
@@ -86,20 +84,25 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(self, socket: TcpStream, peer: SocketAddr) {
+    async fn run(self, admitted: Admitted) {
+        let Admitted {
+            socket,
+            peer,
+            place,
+        } = admitted;
         let _ = socket.set_nodelay(true);
         let Some(acceptor) = self.acceptor.clone() else {
-            self.serve(socket, peer).await;
+            self.serve(place.guard(socket), peer).await;
             return;
         };
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await {
-            Ok(Ok(tls)) => self.serve(tls, peer).await,
+            Ok(Ok(tls)) => self.serve(place.guard(tls), peer).await,
             Ok(Err(error)) => tracing::debug!(%peer, %error, "admin web: TLS handshake failed"),
             Err(_) => tracing::debug!(%peer, "admin web: TLS handshake timed out"),
         }
     }
 
-    async fn serve<S>(self, stream: S, peer: SocketAddr)
+    async fn serve<S>(self, stream: Guarded<S>, peer: SocketAddr)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -109,7 +112,11 @@ impl Connection {
             .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT);
-        builder.http2().timer(TokioTimer::new());
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .keep_alive_interval(KEEPALIVE_INTERVAL)
+            .keep_alive_timeout(KEEPALIVE_TIMEOUT);
         let connection = builder.serve_connection(TokioIo::new(stream), service);
         tokio::pin!(connection);
 
