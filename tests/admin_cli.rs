@@ -9,11 +9,11 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::admin::{ADMIN_SECTION, AdminFerry, TEST_TOKEN, admin_addr};
 use common::binary::{Ferry, ferry_binary, listening_addr};
-use common::hl7::m;
+use common::hl7::{m, typed};
 use common::mllp::{Sender, msa};
 use serde_json::Value;
 
@@ -91,7 +91,8 @@ fn operators_inspect_and_act_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let production = write_production(dir.path());
     let mut ferry = AdminFerry::start(&production, &[("DIR", dir.path())]);
-    send(listening_addr(&mut ferry.ferry, "In", WAIT), 2);
+    let mllp = listening_addr(&mut ferry.ferry, "In", WAIT);
+    send(mllp, 2);
     let grpc = ferry.grpc.to_string();
     let env = [
         ("FERRY_ADMIN_GRPC", grpc.as_str()),
@@ -169,9 +170,91 @@ fn operators_inspect_and_act_through_the_cli() {
         .collect();
     assert_eq!(actors, ["token"; 3], "suspend, resend, enable: {events}");
 
+    escapes_are_shown_not_obeyed(mllp, &env);
+    a_closed_stdout_ends_quietly(&env);
     follow_sees_an_action(&env);
     wrong_answers(&grpc);
     ferry.ferry.stop();
+}
+
+/// MSH-10 and PID-3 carrying terminal control sequences (set title, clear screen).
+const HOSTILE_ID: &str = "X\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{9b}1mY";
+
+/// Control characters in message content reach the terminal escaped, never raw;
+/// `--json` keeps them exactly.
+fn escapes_are_shown_not_obeyed(mllp: std::net::SocketAddr, env: &[(&str, &str)]) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut sender = Sender::connect(mllp).await;
+        let reply = sender.exchange(&typed("ADT^A01", HOSTILE_ID)).await;
+        assert_eq!(msa(&reply).0, "AA");
+    });
+
+    let field = format!("MSH-10={HOSTILE_ID}");
+    let found = json(&ok(
+        &["messages", "search", "--field", &field, "--json"],
+        env,
+    ));
+    let id = found["messages"][0]["id"].as_u64().unwrap().to_string();
+    let exact = json(&ok(&["messages", "show", &id, "--json"], env));
+    assert!(
+        exact["body"]["text"].as_str().unwrap().contains(HOSTILE_ID),
+        "{exact}"
+    );
+
+    let shown = cli(&["messages", "show", &id], env);
+    let table = cli(&["messages", "search"], env);
+    let events = cli(&["events", "--limit", "100"], env);
+    for output in [&shown, &table, &events] {
+        assert!(output.status.success(), "{}", stderr(output));
+        assert!(!output.stdout.contains(&0x1b), "{}", stdout(output));
+        assert!(!stdout(output).contains('\u{9b}'), "{}", stdout(output));
+    }
+    let shown = stdout(&shown);
+    assert!(
+        shown.contains("MSH-10 = X\\e]0;PWNED\\x07\\e[2J\\x9b1mY"),
+        "{shown}"
+    );
+    assert!(shown.contains("\nPID|1||X\\e]0;PWNED"), "{shown}");
+}
+
+/// A reader that closes stdout early (`ferry ... | head`) ends the command with exit 0,
+/// not a panic.
+fn a_closed_stdout_ends_quietly(env: &[(&str, &str)]) {
+    for args in [
+        &["status"][..],
+        &["events", "--follow"],
+        &["events", "--follow", "--json"],
+    ] {
+        let mut command = Command::new(ferry_binary());
+        command.args(args).env_remove("FERRY_ADMIN_PASSWORD");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+
+        let deadline = Instant::now() + WAIT;
+        while child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "ferry {args:?} kept running");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert_eq!(stderr(&output), "", "{args:?}");
+    }
 }
 
 /// `ferry events --follow --json` prints the action another command takes.
@@ -220,6 +303,18 @@ fn wrong_answers(grpc: &str) {
 
     let unknown_item = cli(&["items", "restart", "Nope"], &env);
     assert_eq!(stderr(&unknown_item), "ferry: no item named 'Nope'\n");
+
+    let dir = tempfile::tempdir().unwrap();
+    make_certificates(dir.path());
+    let ca = dir.path().join("ca.pem");
+    let tls = cli(&["status", "--tls-ca", ca.to_str().unwrap()], &env);
+    assert_eq!(
+        stderr(&tls),
+        format!(
+            "ferry: {grpc} does not answer with TLS: omit --tls-ca unless its admin section \
+             has tls\n"
+        )
+    );
 }
 
 #[test]
@@ -321,6 +416,27 @@ fn hash_password_prints_a_credentials_line() {
     assert!(credentials.check_password("alice", "correct horse").is_ok());
 }
 
+/// Names the credentials file cannot hold are refused before any password is read.
+#[test]
+fn hash_password_refuses_unusable_names() {
+    for name in ["", "a:b", "token", "#alice", "al ice", "x\u{1b}[2J"] {
+        let output = Command::new(ferry_binary())
+            .args(["admin", "hash-password", name])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{name:?}");
+        assert!(output.stdout.is_empty(), "{name:?}");
+        let said = stderr(&output);
+        assert!(
+            said.starts_with("ferry: the credentials file cannot hold the user name '"),
+            "{said}"
+        );
+        assert_eq!(said.lines().count(), 1, "{said}");
+        assert!(!said.contains('\u{1b}'), "{said}");
+    }
+}
+
 /// Writes `ca.pem` and `server.pem`/`server.key` (for 127.0.0.1) signed by it into `dir`.
 fn make_certificates(dir: &Path) {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
@@ -369,5 +485,53 @@ fn the_cli_speaks_tls_when_the_admin_section_does() {
 
     let plain = cli(&["status"], &env);
     assert!(!plain.status.success(), "plain text reached a TLS listener");
-    ferry.ferry.stop();
+    assert_eq!(
+        stderr(&plain),
+        format!(
+            "ferry: {grpc} closed the connection without answering: if its admin API uses TLS, \
+             give --tls-ca FILE\n"
+        )
+    );
+
+    let other = tempfile::tempdir().unwrap();
+    make_certificates(other.path());
+    let stranger = other.path().join("ca.pem");
+    let untrusted = cli(&["status", "--tls-ca", stranger.to_str().unwrap()], &env);
+    let said = stderr(&untrusted);
+    assert_eq!(untrusted.status.code(), Some(1));
+    assert!(
+        said.starts_with(&format!("ferry: TLS with {grpc} failed: ")),
+        "{said}"
+    );
+    assert!(said.ends_with("; check --tls-ca\n"), "{said}");
+    assert_eq!(said.lines().count(), 1, "{said}");
+
+    a_killed_engine_ends_the_follow(ferry, &ca, &env);
+}
+
+/// `events --follow` whose engine is killed says so in one line.
+fn a_killed_engine_ends_the_follow(ferry: AdminFerry, ca: &Path, env: &[(&str, &str)]) {
+    let mut command = Command::new(ferry_binary());
+    command.args(["events", "--follow", "--tls-ca", ca.to_str().unwrap()]);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut follower = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(follower.stdout.take().unwrap()).lines();
+    let heading = lines.next().unwrap().unwrap();
+    assert!(heading.starts_with("ID "), "{heading}");
+
+    let grpc = ferry.grpc;
+    ferry.ferry.kill();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let output = follower.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{rest:?}");
+    assert_eq!(
+        stderr(&output),
+        format!("ferry: the connection to {grpc} ended: Ferry stopped?\n")
+    );
 }

@@ -80,7 +80,9 @@ pub(crate) enum MessagesCommand {
     Show {
         /// The message id.
         id: u64,
-        /// Write only the body's bytes, exactly as stored.
+        /// Write only the body's bytes, exactly as stored (like `cat`): control
+        /// characters in it reach the terminal as they are, so redirect it to a file or
+        /// pipe. Without --raw, control characters are shown escaped (e.g. ESC as \e).
         #[arg(long)]
         raw: bool,
     },

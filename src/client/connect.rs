@@ -17,12 +17,14 @@ use tonic::{Code, Request, Status};
 
 use super::Failure;
 use super::args::AdminArgs;
+use super::diagnose::{self, Exchange};
 
 const DEFAULT_ADDRESS: &str = "127.0.0.1:50051";
 const ADDRESS_VARIABLE: &str = "FERRY_ADMIN_GRPC";
 const TOKEN_VARIABLE: &str = "FERRY_ADMIN_TOKEN";
 const PASSWORD_VARIABLE: &str = "FERRY_ADMIN_PASSWORD";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const PEM_CERTIFICATE: &[u8] = b"-----BEGIN CERTIFICATE-----";
 
 /// The largest answer accepted: a message's body and response can far exceed tonic's
 /// default of 4 MiB.
@@ -53,6 +55,13 @@ pub(crate) struct Target {
     pub(crate) shown: String,
 }
 
+impl Target {
+    /// Whether the connection uses TLS.
+    pub(crate) fn tls(&self) -> bool {
+        self.url.starts_with("https://")
+    }
+}
+
 /// Connects to the admin API `args` describe.
 ///
 /// # Errors
@@ -75,14 +84,18 @@ pub(crate) async fn connect(args: &AdminArgs) -> Result<(Client, Target), Failur
             .tls_config(tls(ca)?)
             .map_err(|error| Failure(format!("cannot use TLS: {error}")))?;
     }
-    let channel = endpoint.connect().await.map_err(|_| not_running(&target))?;
+    let channel = endpoint
+        .connect()
+        .await
+        .map_err(|error| diagnose::unreachable(&error, &target))?;
     let client = AdminClient::with_interceptor(channel, authorization)
         .max_decoding_message_size(MAX_ANSWER_BYTES);
     Ok((client, target))
 }
 
-/// A refused call as one line a user can act on.
-pub(crate) fn explain(status: &Status, target: &Target) -> Failure {
+/// A refused call as one line a user can act on; `exchange` says whether the server had
+/// answered on this connection before.
+pub(crate) fn explain(status: &Status, target: &Target, exchange: Exchange) -> Failure {
     match status.code() {
         Code::Unauthenticated => Failure(format!(
             "the admin API at {} refused the credentials: check --token or {TOKEN_VARIABLE} \
@@ -93,16 +106,9 @@ pub(crate) fn explain(status: &Status, target: &Target) -> Failure {
             "too many failed sign-ins at {}: wait a minute and try again",
             target.shown
         )),
-        Code::Unavailable if status.message().contains("transport") => not_running(target),
-        _ => Failure(status.message().to_owned()),
+        _ => diagnose::broken_call(status, target, exchange)
+            .unwrap_or_else(|| Failure(status.message().to_owned())),
     }
-}
-
-fn not_running(target: &Target) -> Failure {
-    Failure(format!(
-        "no Ferry admin API at {}: is the production running with an admin section?",
-        target.shown
-    ))
 }
 
 /// What the CLI needs from a production file.
@@ -234,5 +240,15 @@ fn token(args: &AdminArgs, production: Option<&ProductionAdmin>) -> Result<Strin
 fn tls(ca: &Path) -> Result<ClientTlsConfig, Failure> {
     let pem = std::fs::read(ca)
         .map_err(|error| Failure(format!("cannot read the CA file {}: {error}", ca.display())))?;
+    // tonic accepts any bytes here and every handshake would then fail as untrusted.
+    if !pem
+        .windows(PEM_CERTIFICATE.len())
+        .any(|w| w == PEM_CERTIFICATE)
+    {
+        return Err(Failure(format!(
+            "the CA file {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            ca.display()
+        )));
+    }
     Ok(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))
 }

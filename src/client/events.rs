@@ -7,13 +7,9 @@ use ferry_admin_proto::v1 as pb;
 use ferry_admin_proto::v1::watch_events_response::Change;
 use tokio_stream::StreamExt;
 
-use super::{Failure, Session, json, print_json, render};
+use super::{Failure, Halt, Session, json, output, render, visible};
 
-pub(crate) async fn run(
-    session: &mut Session,
-    follow: bool,
-    limit: u32,
-) -> Result<ExitCode, Failure> {
+pub(crate) async fn run(session: &mut Session, follow: bool, limit: u32) -> Result<ExitCode, Halt> {
     // Watch first, so nothing logged between the page and the stream is lost.
     let mut live = if follow {
         let stream = session
@@ -36,41 +32,48 @@ pub(crate) async fn run(
         .client
         .list_events(request)
         .await
-        .map_err(|status| session.refused(&status))?
+        // With --follow the watch call has been answered already.
+        .map_err(|status| match live {
+            Some(_) => session.lost(&status),
+            None => session.refused(&status),
+        })?
         .into_inner()
         .events;
     events.reverse();
     let last_shown = events.last().map(|event| event.id);
 
     if session.json && !follow {
-        print_json(&events.iter().map(json::event).collect());
+        output::json(&events.iter().map(json::event).collect())?;
         return Ok(ExitCode::SUCCESS);
     }
     if session.json {
-        events
-            .iter()
-            .for_each(|event| print_json(&json::event(event)));
+        for event in &events {
+            output::json(&json::event(event))?;
+        }
     } else {
-        print!(
-            "{}",
-            render::table(&HEADINGS, &events.iter().map(event_row).collect::<Vec<_>>())
-        );
+        let rows: Vec<Vec<String>> = events.iter().map(event_row).collect();
+        output::text(&render::table(&HEADINGS, &rows))?;
     }
 
     let Some(live) = &mut live else {
         return Ok(ExitCode::SUCCESS);
     };
     while let Some(received) = live.next().await {
-        let change = received.map_err(|status| session.refused(&status))?.change;
+        let change = received.map_err(|status| session.lost(&status))?.change;
         let Some(change) = change else { continue };
         if let Change::Logged(event) = &change
             && last_shown.is_some_and(|last| event.id <= last)
         {
             continue;
         }
-        print_change(session.json, &change);
+        print_change(session.json, &change)?;
     }
-    Ok(ExitCode::SUCCESS)
+    // The watch never ends while Ferry runs; it closes it when shutting down.
+    Err(Failure(format!(
+        "the connection to {} ended: Ferry stopped?",
+        session.target.shown
+    ))
+    .into())
 }
 
 const HEADINGS: [&str; 8] = [
@@ -90,23 +93,26 @@ fn event_row(event: &pb::Event) -> Vec<String> {
     ]
 }
 
-fn print_change(as_json: bool, change: &Change) {
+fn print_change(as_json: bool, change: &Change) -> Result<(), Halt> {
     if as_json {
-        print_json(&json::change(change));
-        return;
+        return output::json(&json::change(change));
     }
-    match change {
-        Change::Logged(event) => println!("{}", event_row(event).join("  ")),
-        Change::QueueDepth(queue) => println!("queue {} depth {}", queue.item, queue.depth),
+    let line = match change {
+        Change::Logged(event) => render::row(&event_row(event)),
+        Change::QueueDepth(queue) => {
+            format!("queue {} depth {}", visible::cell(&queue.item), queue.depth)
+        }
         Change::ItemState(item) => {
             let enabled = if item.enabled { "enabled" } else { "disabled" };
             let trouble = item.trouble.as_ref().map(|t| format!(", {}", t.state));
-            println!(
-                "item {} {enabled}{}",
-                item.name,
-                trouble.unwrap_or_default()
-            );
+            let state = format!("{enabled}{}", trouble.unwrap_or_default());
+            format!(
+                "item {} {}",
+                visible::cell(&item.name),
+                visible::cell(&state)
+            )
         }
-        Change::Missed(missed) => println!("({missed} changes missed: the watcher fell behind)"),
-    }
+        Change::Missed(missed) => format!("({missed} changes missed: the watcher fell behind)"),
+    };
+    output::line(&line)
 }

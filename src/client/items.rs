@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use ferry_admin_proto::v1 as pb;
 
 use super::args::ItemsCommand;
-use super::{Failure, Session, json, print_json, render};
+use super::{Halt, Session, json, output, render, visible};
 
-pub(crate) async fn status(session: &mut Session) -> Result<ExitCode, Failure> {
+pub(crate) async fn status(session: &mut Session) -> Result<ExitCode, Halt> {
     let production = session
         .client
         .get_production(pb::GetProductionRequest {})
@@ -16,15 +16,15 @@ pub(crate) async fn status(session: &mut Session) -> Result<ExitCode, Failure> {
         .into_inner();
 
     if session.json {
-        print_json(&json::production(&production));
+        output::json(&json::production(&production))?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    output::line(&format!(
         "production {} ({}), started {}",
-        production.name,
-        production.file,
+        visible::cell(&production.name),
+        visible::cell(&production.file),
         render::time(production.started.as_ref())
-    );
+    ))?;
     let rows: Vec<Vec<String>> = production.items.iter().map(item_row).collect();
     let headings = [
         "ITEM",
@@ -39,7 +39,7 @@ pub(crate) async fn status(session: &mut Session) -> Result<ExitCode, Failure> {
         "LISTENING",
         "TROUBLE",
     ];
-    print!("{}", render::table(&headings, &rows));
+    output::text(&render::table(&headings, &rows))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -64,7 +64,7 @@ fn item_row(item: &pb::Item) -> Vec<String> {
     ]
 }
 
-pub(crate) async fn queues(session: &mut Session) -> Result<ExitCode, Failure> {
+pub(crate) async fn queues(session: &mut Session) -> Result<ExitCode, Halt> {
     let queues = session
         .client
         .list_queues(pb::ListQueuesRequest {})
@@ -74,7 +74,7 @@ pub(crate) async fn queues(session: &mut Session) -> Result<ExitCode, Failure> {
         .queues;
 
     if session.json {
-        print_json(&queues.iter().map(json::queue).collect());
+        output::json(&queues.iter().map(json::queue).collect())?;
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<Vec<String>> = queues
@@ -88,14 +88,11 @@ pub(crate) async fn queues(session: &mut Session) -> Result<ExitCode, Failure> {
             ]
         })
         .collect();
-    print!(
-        "{}",
-        render::table(&["ITEM", "DEPTH", "OLDEST", "SINCE"], &rows)
-    );
+    output::text(&render::table(&["ITEM", "DEPTH", "OLDEST", "SINCE"], &rows))?;
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) async fn act(session: &mut Session, command: ItemsCommand) -> Result<ExitCode, Failure> {
+pub(crate) async fn act(session: &mut Session, command: ItemsCommand) -> Result<ExitCode, Halt> {
     let (name, done) = match &command {
         ItemsCommand::Enable { name } => (name, "enabled"),
         ItemsCommand::Disable { name } => (name, "disabled"),
@@ -115,9 +112,9 @@ pub(crate) async fn act(session: &mut Session, command: ItemsCommand) -> Result<
         .unwrap_or_default();
 
     if session.json {
-        print_json(&json::item(&item));
+        output::json(&json::item(&item))?;
     } else {
-        println!("{name} {done}");
+        output::line(&format!("{} {done}", visible::cell(name)))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,17 +1,13 @@
 //! `ferry messages search|show|resend|suspend|discard` and `ferry trace`.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use ferry_admin_proto::v1 as pb;
 
 use super::args::{MessagesCommand, SearchArgs};
-use super::{Failure, Session, json, print_json, render};
+use super::{Failure, Halt, Session, json, output, render, visible};
 
-pub(crate) async fn run(
-    session: &mut Session,
-    command: MessagesCommand,
-) -> Result<ExitCode, Failure> {
+pub(crate) async fn run(session: &mut Session, command: MessagesCommand) -> Result<ExitCode, Halt> {
     match command {
         MessagesCommand::Search(search) => find(session, *search).await,
         MessagesCommand::Show { id, raw } => show(session, id, raw).await,
@@ -50,7 +46,7 @@ fn search_request(search: SearchArgs) -> pb::SearchMessagesRequest {
     }
 }
 
-async fn find(session: &mut Session, search: SearchArgs) -> Result<ExitCode, Failure> {
+async fn find(session: &mut Session, search: SearchArgs) -> Result<ExitCode, Halt> {
     let page = session
         .client
         .search_messages(search_request(search))
@@ -60,12 +56,12 @@ async fn find(session: &mut Session, search: SearchArgs) -> Result<ExitCode, Fai
 
     if session.json {
         let messages: Vec<_> = page.messages.iter().map(json::header).collect();
-        print_json(&serde_json::json!({"messages": messages, "next_before": page.next_before}));
+        output::json(&serde_json::json!({"messages": messages, "next_before": page.next_before}))?;
         return Ok(ExitCode::SUCCESS);
     }
-    print!("{}", headers_table(&page.messages));
+    output::text(&headers_table(&page.messages))?;
     if let Some(next) = page.next_before {
-        println!("more: add --before {next}");
+        output::line(&format!("more: add --before {next}"))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -105,7 +101,7 @@ fn headers_table(headers: &[pb::MessageHeader]) -> String {
     render::table(&headings, &rows)
 }
 
-async fn show(session: &mut Session, id: u64, raw: bool) -> Result<ExitCode, Failure> {
+async fn show(session: &mut Session, id: u64, raw: bool) -> Result<ExitCode, Halt> {
     let message = session
         .client
         .get_message(pb::GetMessageRequest { id })
@@ -114,43 +110,48 @@ async fn show(session: &mut Session, id: u64, raw: bool) -> Result<ExitCode, Fai
         .into_inner();
 
     if raw {
+        // Exact bytes on purpose, as `cat` writes them: for files and pipes.
         let Some(body) = &message.body else {
-            return Err(Failure(format!("message {id} has no body (purged)")));
+            return Err(Failure(format!("message {id} has no body (purged)")).into());
         };
-        let mut stdout = std::io::stdout().lock();
-        stdout
-            .write_all(&body.bytes)
-            .and_then(|()| stdout.flush())
-            .map_err(|error| Failure(format!("cannot write the body: {error}")))?;
+        output::bytes(&body.bytes)?;
         return Ok(ExitCode::SUCCESS);
     }
     if session.json {
-        print_json(&json::message(&message));
+        output::json(&json::message(&message))?;
         return Ok(ExitCode::SUCCESS);
     }
+    output::text(&details(&message))?;
+    Ok(ExitCode::SUCCESS)
+}
 
+/// A message for people: its header row, search fields, then body and response with
+/// one HL7 segment per line.
+fn details(message: &pb::GetMessageResponse) -> String {
+    let mut shown = String::new();
     if let Some(header) = &message.header {
-        print!("{}", headers_table(std::slice::from_ref(header)));
+        shown.push_str(&headers_table(std::slice::from_ref(header)));
     }
     for field in &message.fields {
-        println!("{} = {}", field.field, field.value);
+        let field_line = format!(
+            "{} = {}\n",
+            visible::cell(&field.field),
+            visible::cell(&field.value)
+        );
+        shown.push_str(&field_line);
     }
     for (title, body) in [("body", &message.body), ("response", &message.response)] {
         let Some(body) = body else { continue };
-        println!(
-            "\n{title} ({}, {} bytes):",
+        let text = visible::lines(&String::from_utf8_lossy(&body.bytes));
+        let section = format!(
+            "\n{title} ({}, {} bytes):\n{}\n",
             render::content_kind(body.kind),
-            body.bytes.len()
+            body.bytes.len(),
+            text.trim_end()
         );
-        // HL7 ends segments with CR alone, which a terminal would overprint.
-        println!(
-            "{}",
-            String::from_utf8_lossy(&body.bytes)
-                .replace('\r', "\n")
-                .trim_end()
-        );
+        shown.push_str(&section);
     }
-    Ok(ExitCode::SUCCESS)
+    shown
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -160,7 +161,7 @@ enum Action {
     Discard,
 }
 
-async fn act(session: &mut Session, action: Action, ids: Vec<u64>) -> Result<ExitCode, Failure> {
+async fn act(session: &mut Session, action: Action, ids: Vec<u64>) -> Result<ExitCode, Halt> {
     let request = pb::MessagesRequest { ids };
     let client = &mut session.client;
     let answer = match action {
@@ -174,10 +175,10 @@ async fn act(session: &mut Session, action: Action, ids: Vec<u64>) -> Result<Exi
         .results;
 
     if session.json {
-        print_json(&results.iter().map(json::result).collect());
+        output::json(&results.iter().map(json::result).collect())?;
     } else {
         for result in &results {
-            println!("{}", result_line(action, result));
+            output::line(&result_line(action, result))?;
         }
     }
     let all_done = results.iter().all(|result| result.ok);
@@ -191,7 +192,7 @@ async fn act(session: &mut Session, action: Action, ids: Vec<u64>) -> Result<Exi
 fn result_line(action: Action, result: &pb::MessageResult) -> String {
     let id = result.id;
     if !result.ok {
-        return format!("{id}: {}", result.error);
+        return format!("{id}: {}", visible::cell(&result.error));
     }
     match (action, result.resent_as) {
         (Action::Resend, Some(copy)) => format!("{id}: resent as {copy}"),
@@ -201,7 +202,7 @@ fn result_line(action: Action, result: &pb::MessageResult) -> String {
     }
 }
 
-pub(crate) async fn trace(session: &mut Session, id: u64) -> Result<ExitCode, Failure> {
+pub(crate) async fn trace(session: &mut Session, id: u64) -> Result<ExitCode, Halt> {
     let hops = session
         .client
         .get_trace(pb::GetTraceRequest { session: id })
@@ -211,9 +212,9 @@ pub(crate) async fn trace(session: &mut Session, id: u64) -> Result<ExitCode, Fa
         .hops;
 
     if session.json {
-        print_json(&hops.iter().map(json::header).collect());
+        output::json(&hops.iter().map(json::header).collect())?;
     } else {
-        print!("{}", headers_table(&hops));
+        output::text(&headers_table(&hops))?;
     }
     Ok(ExitCode::SUCCESS)
 }

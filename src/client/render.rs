@@ -1,12 +1,19 @@
-//! Tables and values for people: aligned columns, times in UTC, short ages.
+//! Tables and values for people: aligned columns, times in UTC, short ages. Every cell
+//! is shown through [`visible::cell`], so no cell can hold a control character.
 
 use ferry_admin_proto::v1 as pb;
+
+use super::visible;
 
 /// Columns padded to their widest cell, separated by two spaces; the last column is not
 /// padded, so long texts do not drag trailing blanks along.
 pub(crate) fn table(headings: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| visible::cell(cell)).collect())
+        .collect();
     let mut widths: Vec<usize> = headings.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
@@ -14,7 +21,7 @@ pub(crate) fn table(headings: &[&str], rows: &[Vec<String>]) -> String {
 
     let headings: Vec<String> = headings.iter().map(|h| (*h).to_owned()).collect();
     let mut out = String::new();
-    for row in std::iter::once(&headings).chain(rows) {
+    for row in std::iter::once(&headings).chain(&rows) {
         let last = row.len().saturating_sub(1);
         let mut line = String::new();
         for (index, (cell, width)) in row.iter().zip(&widths).enumerate() {
@@ -28,6 +35,12 @@ pub(crate) fn table(headings: &[&str], rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// One row without alignment, for lines printed as they come (`events --follow`).
+pub(crate) fn row(cells: &[String]) -> String {
+    let cells: Vec<String> = cells.iter().map(|cell| visible::cell(cell)).collect();
+    cells.join("  ")
 }
 
 /// A time as `2026-01-31 08:00:00Z`; `-` when unset or out of range.
@@ -139,5 +152,11 @@ mod tests {
             nanos: 0,
         };
         assert_eq!(age(Some(&wait)), "12m05s");
+    }
+
+    #[test]
+    fn a_cell_cannot_move_the_cursor() {
+        let rows = vec![vec!["a\rb".to_owned(), "\u{1b}[2J".to_owned()]];
+        assert_eq!(table(&["A", "B"], &rows), "A     B\na\\rb  \\e[2J\n");
     }
 }
