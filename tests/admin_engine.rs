@@ -52,12 +52,13 @@ impl Service for ProbeService {
     }
 }
 
-/// An operation that counts its starts, fails the first `failing_starts` of them, and
-/// delivers everything.
+/// An operation that counts its starts, fails the first `failing_starts` of them, fails
+/// the first `failing_deliveries` attempts (to be retried), and delivers the rest.
 #[derive(Clone, Default)]
 struct Counted {
     starts: Arc<Mutex<u32>>,
     failing_starts: Arc<Mutex<u32>>,
+    failing_deliveries: Arc<Mutex<u32>>,
 }
 
 impl OperationFactory for Counted {
@@ -83,6 +84,11 @@ impl Operation for Counted {
     }
 
     async fn deliver(&self, _delivery: Delivery<'_>) -> Result<Delivered, DeliveryError> {
+        let mut failing = self.failing_deliveries.lock().unwrap();
+        if *failing > 0 {
+            *failing -= 1;
+            return Err(DeliveryError::retry("connection refused by the far side"));
+        }
         Ok(Delivered::default())
     }
 }
@@ -96,6 +102,7 @@ items:
     targets: [Out]
   - name: Out
     operation: counted
+    retry: { interval: 200ms, max_interval: 200ms }
 "#;
 
 struct Started {
@@ -376,5 +383,39 @@ async fn metrics_show_trouble_counts_latencies_and_queues() {
         "{text}"
     );
     assert!(!text.contains("message_id"), "never labelled by message");
+    started.engine.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_in_retries_shows_as_trouble_but_keeps_the_production_ready() {
+    let mut started = start("retrying", 0).await;
+    *started.counted.failing_deliveries.lock().unwrap() = 15;
+    let ctx = next_context(&mut started.contexts).await;
+    let handle = started.engine.handle();
+    let id = submit(&ctx, hl7(1)).await;
+
+    wait_for("the retries show", || {
+        handle.item("Out").unwrap().trouble.is_some()
+    })
+    .await;
+    let trouble = handle.item("Out").unwrap().trouble.unwrap();
+    assert_eq!(trouble.state, "delivery failing");
+    assert!(
+        trouble.reason.contains(&format!("message {id}")),
+        "{trouble:?}"
+    );
+    assert!(trouble.reason.contains("connection refused"), "{trouble:?}");
+    assert_eq!(
+        handle.ready(),
+        Ok(()),
+        "the production still takes messages"
+    );
+
+    let store = started.engine.store();
+    wait_for("delivered at last", || {
+        store.header(id).unwrap().unwrap().status == Status::Completed
+    })
+    .await;
+    assert_eq!(handle.item("Out").unwrap().trouble, None);
     started.engine.shutdown().await.unwrap();
 }

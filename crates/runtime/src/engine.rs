@@ -361,6 +361,7 @@ fn item_state(production: &str, item: &Item, log: &Arc<dyn ferry_adapter::EventL
         report: ferry_adapter::Reporter::new(item.name.clone(), log.clone()),
         restarts: watch::Sender::new(0),
         counters: crate::counters::ItemCounters::new(production, &item.name),
+        failing: std::sync::Mutex::new(None),
     }
 }
 

@@ -124,13 +124,15 @@ impl EngineHandle {
             queue_depth: store.queue_depth(&state.name),
             oldest_queued: store.oldest_queued(&state.name).ok().flatten(),
             listening: *state.listening.lock().unwrap_or_else(|e| e.into_inner()),
-            trouble: state.report.current_trouble(),
+            trouble: state.shown_trouble(),
             counts: state.counters.snapshot(),
         })
     }
 
     /// Whether the production is ready for traffic: recovery is done (it is, once the
     /// handle exists), no service stopped on its own, and no enabled item is in trouble.
+    /// A delivery being retried does not count: the production still takes and keeps
+    /// messages, and taking it out of service would only stop its senders too.
     pub fn ready(&self) -> Result<(), String> {
         if let Some(failure) = self.shared.failure.borrow().clone() {
             return Err(failure);
@@ -139,7 +141,9 @@ impl EngineHandle {
             return Err("the production is stopping".to_owned());
         }
         for item in self.items() {
-            if let (true, Some(trouble)) = (item.enabled, &item.trouble) {
+            if let (true, Some(trouble)) = (item.enabled, &item.trouble)
+                && trouble.state != crate::items::DELIVERY_FAILING
+            {
                 return Err(format!("item '{}': {}", item.name, trouble.state));
             }
         }

@@ -15,6 +15,9 @@ use ferry_store::Store;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
+/// The trouble state of an operation whose current message is being retried.
+pub(crate) const DELIVERY_FAILING: &str = "delivery failing";
+
 /// The longest any queue wait sleeps without re-checking.
 const RECHECK: Duration = Duration::from_secs(1);
 
@@ -39,6 +42,9 @@ pub(crate) struct ItemState {
     pub(crate) restarts: watch::Sender<u64>,
     /// What it has done since the production started.
     pub(crate) counters: crate::counters::ItemCounters,
+    /// Why the operation's last delivery attempt failed, while that message is still
+    /// being retried: a message stuck in retries must show, though it left the queue.
+    pub(crate) failing: std::sync::Mutex<Option<String>>,
 }
 
 /// Every item's state, by name.
@@ -120,5 +126,22 @@ impl ItemState {
 
     pub(crate) fn is_enabled(&self) -> bool {
         *self.enabled.borrow()
+    }
+
+    /// Notes why a delivery attempt failed (`None` once that message is finished).
+    pub(crate) fn set_failing(&self, reason: Option<String>) {
+        *self.failing.lock().unwrap_or_else(|e| e.into_inner()) = reason;
+    }
+
+    /// The item's trouble as shown: its adapter's, or else a delivery being retried.
+    pub(crate) fn shown_trouble(&self) -> Option<ferry_adapter::Trouble> {
+        if let Some(trouble) = self.report.current_trouble() {
+            return Some(trouble);
+        }
+        let failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+        failing.as_ref().map(|reason| ferry_adapter::Trouble {
+            state: DELIVERY_FAILING.to_owned(),
+            reason: reason.clone(),
+        })
     }
 }

@@ -144,7 +144,9 @@ impl OperationRunner {
         };
 
         let mut lease = lease;
-        match self.attempts(&mut lease, &body).await {
+        let ending = self.attempts(&mut lease, &body).await;
+        self.item.set_failing(None);
+        match ending {
             Ending::Delivered(delivered) => {
                 if let Some(note) = &delivered.note {
                     tracing::debug!(note = %note, "delivered");
@@ -320,6 +322,8 @@ impl OperationRunner {
             text,
         );
         self.item.counters.error(crate::counters::ErrorKind::Retry);
+        self.item
+            .set_failing(Some(format!("message {id}: {}", error.reason)));
         if let Err(store_error) = self.shared.store.record_attempt(lease, &error.reason, None) {
             tracing::error!(%store_error, "could not record a delivery attempt");
         }

@@ -35,7 +35,7 @@ pub enum StoreError {
     #[error("no message {0}")]
     NotFound(MessageId),
     /// The message is not in a state that allows the action.
-    #[error("message {id} is {status}: cannot {action}")]
+    #[error("message {id} is {status}: cannot {action}{}", wrong_state_hint(*status))]
     WrongState {
         /// The message.
         id: MessageId,
@@ -53,6 +53,17 @@ pub enum StoreError {
     /// A test hook made this write fail.
     #[error("injected fault: {0}")]
     Injected(&'static str),
+}
+
+/// What a person can do about a message in `status` that refused an action.
+fn wrong_state_hint(status: Status) -> &'static str {
+    match status {
+        Status::Delivered => {
+            " while a worker holds it (it is being delivered or retried); disable its item \
+             to return it to the queue first"
+        }
+        _ => "",
+    }
 }
 
 impl StoreError {
