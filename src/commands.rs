@@ -56,9 +56,28 @@ fn load(path: &Path, registry: &Registry) -> Result<Production, ExitCode> {
     }
 
     match loaded.production {
-        Some(production) if diagnostics.is_empty() => Ok(production),
+        Some(production) if diagnostics.is_empty() => {
+            check_admin(path, &production)?;
+            Ok(production)
+        }
         _ => {
             report(&diagnostics);
+            Err(ExitCode::from(INVALID))
+        }
+    }
+}
+
+/// Reads the files the `admin:` section names, so a bad users file or certificate stops
+/// the command before anything starts.
+fn check_admin(path: &Path, production: &Production) -> Result<(), ExitCode> {
+    let Some(settings) = &production.admin else {
+        return Ok(());
+    };
+    match ferry_admin::check(settings) {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            eprintln!("{}: admin: {error}", path.display());
+            eprintln!("ferry: 1 error; nothing started");
             Err(ExitCode::from(INVALID))
         }
     }

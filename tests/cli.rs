@@ -363,3 +363,46 @@ fn every_hop_runs_in_a_span_naming_item_message_and_session() {
     );
     assert!(running.stop().success());
 }
+
+#[test]
+fn validate_reads_the_admin_users_file_and_refuses_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let production = dir.path().join("p.yaml");
+    let users = dir.path().join("users");
+    std::fs::write(
+        &production,
+        format!(
+            "production: p\nstore: {{ path: '{}' }}\nadmin: {{http: '127.0.0.1:0', users: '{}'}}\n\
+             items:\n  - name: In\n    service: file\n    targets: [Out]\n    settings: \
+             {{ path: '{dir}/in', archive: '{dir}/archive', error: '{dir}/error' }}\n  \
+             - name: Out\n    operation: file\n    settings: {{ path: '{dir}/out' }}\n",
+            dir.path().join("data").display(),
+            users.display(),
+            dir = dir.path().display(),
+        ),
+    )
+    .unwrap();
+    let path = production.to_str().unwrap();
+
+    let (status, _, stderr) = ferry(&["validate", path], &[]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot read the credentials file"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("users:0"), "{stderr}");
+
+    std::fs::write(&users, "alice:not-a-hash\n").unwrap();
+    let (status, _, stderr) = ferry(&["run", path], &[]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("users:1: the hash is not in PHC form"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("data").exists(), "nothing started");
+
+    let hash = ferry_admin::hash_password("correct horse battery").unwrap();
+    std::fs::write(&users, format!("alice:{hash}\n")).unwrap();
+    let (status, _, stderr) = ferry(&["validate", path], &[]);
+    assert!(status.success(), "{stderr}");
+}

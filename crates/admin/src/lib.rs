@@ -9,6 +9,7 @@
 
 mod auth;
 mod grpc;
+mod limits;
 mod metrics;
 mod serve;
 mod token;
@@ -16,8 +17,8 @@ mod web;
 
 pub use auth::{Actor, Credentials, CredentialsError, Refusal, TOKEN_ACTOR, hash_password};
 pub use metrics::prometheus;
-pub use serve::{AdminError, Running, start};
-pub use token::{TOKEN_FILE, TokenSource, admin_token, read_token_file};
+pub use serve::{AdminError, Running, check, start};
+pub use token::{MIN_TOKEN_LEN, TOKEN_FILE, TokenSource, admin_token, read_token_file};
 
 use std::sync::Arc;
 

@@ -111,6 +111,24 @@ pub async fn start(
     Ok(running)
 }
 
+/// Reads what the admin section names (the users file, the TLS certificate and key)
+/// without starting anything, so a mistake stops `ferry validate` and `ferry run` before
+/// the production takes a message.
+///
+/// # Errors
+///
+/// [`AdminError::Credentials`] or [`AdminError::Tls`], naming the file and the fault.
+pub fn check(settings: &AdminSettings) -> Result<(), AdminError> {
+    if let Some(users) = &settings.users {
+        Credentials::new(String::new(), Some(users))
+            .map_err(|error| AdminError::Credentials(error.to_string()))?;
+    }
+    if let Some(files) = &settings.tls {
+        server_tls(files)?;
+    }
+    Ok(())
+}
+
 async fn listen(surface: &'static str, address: SocketAddr) -> Result<TcpListener, AdminError> {
     TcpListener::bind(address)
         .await
