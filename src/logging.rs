@@ -13,11 +13,13 @@ pub(crate) fn init(format: LogFormat, verbose: u8) {
         0 => "info",
         1 => {
             "info,ferry=debug,ferry_runtime=debug,ferry_file=debug,ferry_mllp=debug,\
-             ferry_adapter=debug,ferry_load=debug"
+             ferry_http=debug,ferry_amqp=debug,ferry_adapter=debug,ferry_load=debug,\
+             ferry_admin=debug"
         }
         _ => {
             "info,ferry=trace,ferry_runtime=trace,ferry_file=trace,ferry_mllp=trace,\
-             ferry_adapter=trace,ferry_load=trace,ferry_store=debug"
+             ferry_http=trace,ferry_amqp=trace,ferry_adapter=trace,ferry_load=trace,\
+             ferry_admin=trace,ferry_store=debug"
         }
     };
     // lapin logs a returned message at WARN with its whole body: patient data in the log.

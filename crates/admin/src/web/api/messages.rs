@@ -80,15 +80,17 @@ impl SearchForm {
                 value: value.to_owned(),
             }),
         };
-        let limit = match number(&self.limit, "limit")? {
-            Some(limit) => usize::try_from(limit)
-                .unwrap_or(MAX_PAGE)
-                .clamp(1, MAX_PAGE),
-            None => 50,
-        };
+        let limit = page_size(&self.limit)?;
+        let from = time(&self.from, "from")?;
+        let to = time(&self.to, "to")?;
+        if let (Some(from), Some(to)) = (from, to)
+            && to <= from
+        {
+            return Err(Problem::bad_request("`to` must be after `from`"));
+        }
         Ok(ferry_store::Query {
-            from: time(&self.from, "from")?,
-            to: time(&self.to, "to")?,
+            from,
+            to,
             source: name(&self.source),
             target: name(&self.target),
             status: status(&self.status)?,
@@ -99,6 +101,20 @@ impl SearchForm {
             limit,
         })
     }
+}
+
+/// The page size a form asks for: any count of digits, cut to [`MAX_PAGE`]; 50 when
+/// none is given.
+fn page_size(text: &str) -> Result<usize, Problem> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(50);
+    }
+    if !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Problem::bad_request("limit must be a number"));
+    }
+    let limit = text.parse::<usize>().unwrap_or(MAX_PAGE);
+    Ok(limit.clamp(1, MAX_PAGE))
 }
 
 fn name(text: &str) -> Option<ItemName> {
