@@ -32,33 +32,8 @@ const MARGIN: Duration = Duration::from_secs(5);
 const CAP: usize = 256;
 
 /// A file service feeding a file operation.
-fn production(dir: &Path) -> PathBuf {
-    let yaml = format!(
-        r#"
-production: admin-limits
-store: {{ path: "${{DIR}}/data" }}
-{ADMIN_SECTION}
-items:
-  - name: In
-    service: file
-    targets: [Out]
-    settings:
-      path: ${{DIR}}/in
-      glob: '*.hl7'
-      poll_interval: 20ms
-      quiet_period: 0s
-      archive: ${{DIR}}/archive
-      error: ${{DIR}}/error
-  - name: Out
-    operation: file
-    settings:
-      path: ${{DIR}}/out
-      filename: '{{MSH-10}}.hl7'
-"#
-    );
-    let path = dir.join("production.yaml");
-    std::fs::write(&path, yaml).unwrap();
-    path
+fn production(dir: &Path) -> std::path::PathBuf {
+    common::admin::file_production(dir, "admin-limits", true)
 }
 
 /// The same production with its admin surfaces over TLS (certificates in `dir`).

@@ -22,33 +22,7 @@ const WAIT: Duration = Duration::from_secs(30);
 /// A file service feeding a file operation that starts disabled, so messages wait in its
 /// queue until a test enables it.
 fn production(dir: &Path) -> std::path::PathBuf {
-    let yaml = format!(
-        r#"
-production: admin-web
-store: {{ path: "${{DIR}}/data", search_fields: [MSH-10] }}
-{ADMIN_SECTION}
-items:
-  - name: In
-    service: file
-    targets: [Out]
-    settings:
-      path: ${{DIR}}/in
-      glob: '*.hl7'
-      poll_interval: 20ms
-      quiet_period: 0s
-      archive: ${{DIR}}/archive
-      error: ${{DIR}}/error
-  - name: Out
-    operation: file
-    enabled: false
-    settings:
-      path: ${{DIR}}/out
-      filename: '{{MSH-10}}.hl7'
-"#
-    );
-    let path = dir.join("production.yaml");
-    std::fs::write(&path, yaml).unwrap();
-    path
+    common::admin::file_production(dir, "admin-web", false)
 }
 
 /// A browser-like client of the admin web server: keeps the session cookie and the CSRF

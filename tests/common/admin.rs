@@ -13,6 +13,39 @@ pub const TEST_TOKEN: &str = "test-admin-token-0123456789abcdef";
 /// An `admin:` section listening on free loopback ports, to paste into a production.
 pub const ADMIN_SECTION: &str = "admin: {http: '127.0.0.1:0', grpc: '127.0.0.1:0'}\n";
 
+/// Writes `production.yaml` into `dir`: production `name` with [`ADMIN_SECTION`], a file
+/// service `In` polling `${DIR}/in` every 20 ms and feeding a file operation `Out` that
+/// writes `${DIR}/out/<MSH-10>.hl7` (disabled at start unless `out_enabled`).
+pub fn file_production(dir: &Path, name: &str, out_enabled: bool) -> std::path::PathBuf {
+    let yaml = format!(
+        r#"
+production: {name}
+store: {{ path: "${{DIR}}/data", search_fields: [MSH-10] }}
+{ADMIN_SECTION}
+items:
+  - name: In
+    service: file
+    targets: [Out]
+    settings:
+      path: ${{DIR}}/in
+      glob: '*.hl7'
+      poll_interval: 20ms
+      quiet_period: 0s
+      archive: ${{DIR}}/archive
+      error: ${{DIR}}/error
+  - name: Out
+    operation: file
+    enabled: {out_enabled}
+    settings:
+      path: ${{DIR}}/out
+      filename: '{{MSH-10}}.hl7'
+"#
+    );
+    let path = dir.join("production.yaml");
+    std::fs::write(&path, yaml).expect("the production is written");
+    path
+}
+
 /// A running `ferry run` with its admin surfaces.
 pub struct AdminFerry {
     /// The process.
