@@ -33,8 +33,10 @@ const CHECKS_PER_USER_PER_MINUTE: u32 = 10;
 const CHECKS_PER_SECOND: u32 = 5;
 const CHECKS_BURST: u32 = 10;
 
-/// Hash checks running at once; each holds about 19 MiB while it runs.
-const CHECKS_AT_ONCE: usize = 2;
+/// Threads that run hash checks, and checks that may wait for one. Each check takes
+/// about 19 MiB; few long-lived threads reuse it, where many short-lived blocking threads
+/// each kept their own (a flood of sign-ins grew the process to 2 GB).
+const HASH_THREADS: usize = 2;
 
 /// The actor the event log names for requests made with the admin token.
 pub const TOKEN_ACTOR: &str = "token";
@@ -79,7 +81,7 @@ pub struct Credentials {
     users: Arc<HashMap<String, String>>,
     per_user: Arc<DefaultKeyedRateLimiter<String>>,
     overall: Arc<DefaultDirectRateLimiter>,
-    running: Arc<tokio::sync::Semaphore>,
+    hashers: Arc<Hashers>,
     /// Digests of passwords that passed their hash check, by user.
     verified: Arc<Mutex<HashMap<String, [u8; 32]>>>,
 }
@@ -111,7 +113,7 @@ impl Credentials {
             users: Arc::new(users),
             per_user: Arc::new(RateLimiter::keyed(per_user)),
             overall: Arc::new(RateLimiter::direct(overall)),
-            running: Arc::new(tokio::sync::Semaphore::new(CHECKS_AT_ONCE)),
+            hashers: Arc::new(Hashers::start()?),
             verified: Arc::default(),
         })
     }
@@ -129,13 +131,12 @@ impl Credentials {
         Err(Refusal::Wrong)
     }
 
-    /// Checks a user's password against its argon2 hash. Costs tens of milliseconds of
-    /// CPU on purpose: call it from a blocking thread.
+    /// Checks a user's password against its argon2 hash, on the hash threads.
     ///
     /// # Errors
     ///
-    /// [`Refusal`] for an unknown user, a wrong password or too many failures.
-    pub fn check_password(&self, user: &str, password: &str) -> Result<Actor, Refusal> {
+    /// [`Refusal`] for an unknown user, a wrong password, or too many checks.
+    pub async fn check_password(&self, user: &str, password: &str) -> Result<Actor, Refusal> {
         let digest: [u8; 32] = Sha256::digest(password.as_bytes()).into();
         let remembered = self.verified_digest(user);
         if remembered.is_some_and(|known| bool::from(known.ct_eq(&digest))) {
@@ -145,9 +146,21 @@ impl Credentials {
         if self.per_user.check_key(&user.to_owned()).is_err() || self.overall.check().is_err() {
             return Err(Refusal::TooMany);
         }
-        let Ok(_running) = self.running.try_acquire() else {
+
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let this = self.clone();
+        let (user, password) = (user.to_owned(), password.to_owned());
+        let job: HashJob = Box::new(move || {
+            let _ = answer.send(this.verify(&user, &password, digest));
+        });
+        if self.hashers.jobs.try_send(job).is_err() {
             return Err(Refusal::TooMany);
-        };
+        }
+        answered.await.unwrap_or(Err(Refusal::TooMany))
+    }
+
+    /// The hash check itself, on a hash thread.
+    fn verify(&self, user: &str, password: &str, digest: [u8; 32]) -> Result<Actor, Refusal> {
         let Some(hash) = self.users.get(user) else {
             // Spend the same effort as for a known user, so timing does not tell names.
             let _ = argon2::Argon2::default().hash_password(password.as_bytes());
@@ -171,6 +184,41 @@ impl Credentials {
     /// Whether any named user exists (the login form then asks for a name).
     pub fn has_users(&self) -> bool {
         !self.users.is_empty()
+    }
+}
+
+/// A hash check waiting for a thread.
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// The hash threads. They end when the last [`Credentials`] clone drops the sender.
+struct Hashers {
+    jobs: std::sync::mpsc::SyncSender<HashJob>,
+}
+
+impl Hashers {
+    fn start() -> Result<Self, CredentialsError> {
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<HashJob>(HASH_THREADS);
+        let queue = Arc::new(Mutex::new(queue));
+        for _ in 0..HASH_THREADS {
+            let queue = queue.clone();
+            let started = std::thread::Builder::new()
+                .name("ferry-password".to_owned())
+                .spawn(move || {
+                    loop {
+                        let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            started.map_err(|error| CredentialsError {
+                path: "password checks".to_owned(),
+                line: 0,
+                reason: format!("cannot start a thread: {error}"),
+            })?;
+        }
+        Ok(Hashers { jobs })
     }
 }
 
@@ -240,8 +288,8 @@ fn read_users(path: &Path) -> Result<HashMap<String, String>, CredentialsError> 
 mod tests {
     use super::*;
 
-    #[test]
-    fn token_and_users_are_checked() {
+    #[tokio::test]
+    async fn token_and_users_are_checked() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("users");
         let hash = hash_password("s3cret pass").unwrap();
@@ -254,41 +302,43 @@ mod tests {
         );
         assert_eq!(credentials.check_token("to"), Err(Refusal::Wrong));
         assert_eq!(
-            credentials.check_password("alice", "s3cret pass"),
+            credentials.check_password("alice", "s3cret pass").await,
             Ok(Actor("alice".to_owned()))
         );
         assert_eq!(
-            credentials.check_password("alice", "guess"),
+            credentials.check_password("alice", "guess").await,
             Err(Refusal::Wrong)
         );
         assert_eq!(
-            credentials.check_password("bob", "s3cret pass"),
+            credentials.check_password("bob", "s3cret pass").await,
             Err(Refusal::Wrong)
         );
     }
 
-    #[test]
-    fn hash_checks_are_rationed_per_name_and_overall() {
+    #[tokio::test]
+    async fn hash_checks_are_rationed_per_name_and_overall() {
         let credentials = Credentials::new("tok".to_owned(), None).unwrap();
-        let per_name: Vec<_> = (0..11)
-            .map(|_| credentials.check_password("bob", "guess"))
-            .collect();
+        let mut per_name = Vec::new();
+        for _ in 0..11 {
+            per_name.push(credentials.check_password("bob", "guess").await);
+        }
         assert_eq!(per_name.last(), Some(&Err(Refusal::TooMany)));
 
         // Made-up names, one attempt each and all at once: the process-wide ration and the
-        // limit on checks running together stop most of them.
+        // two hash threads stop most of them.
         let credentials = Credentials::new("tok".to_owned(), None).unwrap();
         let attempts: Vec<_> = (0..30)
             .map(|n| {
                 let credentials = credentials.clone();
-                std::thread::spawn(move || credentials.check_password(&format!("u{n}"), "x"))
+                tokio::spawn(async move { credentials.check_password(&format!("u{n}"), "x").await })
             })
             .collect();
-        let refused = attempts
-            .into_iter()
-            .map(|attempt| attempt.join().unwrap())
-            .filter(|answer| *answer == Err(Refusal::TooMany))
-            .count();
+        let mut refused = 0;
+        for attempt in attempts {
+            if attempt.await.unwrap() == Err(Refusal::TooMany) {
+                refused += 1;
+            }
+        }
         assert!(refused >= 30 - CHECKS_BURST as usize, "{refused} refused");
         assert_eq!(
             credentials.check_token("tok"),

@@ -45,7 +45,7 @@ pub(crate) async fn authenticate(
     checked.map_err(refused)
 }
 
-/// Checks `base64(user:password)` on a blocking thread (argon2).
+/// Checks `base64(user:password)` (argon2, on the credentials' hash threads).
 async fn check_basic(
     credentials: &Credentials,
     encoded: &str,
@@ -59,11 +59,7 @@ async fn check_basic(
         return Err(Status::unauthenticated(HOW_TO_AUTHENTICATE));
     };
 
-    let (user, password) = (user.to_owned(), password.to_owned());
-    let credentials = credentials.clone();
-    tokio::task::spawn_blocking(move || credentials.check_password(&user, &password))
-        .await
-        .map_err(|_| Status::unavailable("the password check was interrupted; try again"))
+    Ok(credentials.check_password(user, password).await)
 }
 
 fn refused(refusal: Refusal) -> Status {

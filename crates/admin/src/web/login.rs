@@ -52,9 +52,7 @@ async fn check(web: &WebState, form: LoginForm) -> Result<Actor, Problem> {
     let checked = if form.user.is_empty() {
         credentials.check_token(&form.password)
     } else {
-        tokio::task::spawn_blocking(move || credentials.check_password(&form.user, &form.password))
-            .await
-            .map_err(|_| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the check failed"))?
+        credentials.check_password(&form.user, &form.password).await
     };
     checked.map_err(|refusal| match refusal {
         Refusal::Wrong => Problem::new(StatusCode::UNAUTHORIZED, refusal.to_string()),
