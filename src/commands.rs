@@ -73,10 +73,11 @@ fn check_admin(path: &Path, production: &Production) -> Result<(), ExitCode> {
     let Some(settings) = &production.admin else {
         return Ok(());
     };
-    match ferry_admin::check(settings) {
+    let env = |name: &str| std::env::var(name).ok();
+    match ferry_admin::check(settings, &production.store.path, &env) {
         Ok(()) => Ok(()),
         Err(error) => {
-            eprintln!("{}: admin: {error}", path.display());
+            eprintln!("{}: {error}", path.display());
             eprintln!("ferry: 1 error; nothing started");
             Err(ExitCode::from(INVALID))
         }

@@ -405,4 +405,13 @@ fn validate_reads_the_admin_users_file_and_refuses_a_bad_one() {
     std::fs::write(&users, format!("alice:{hash}\n")).unwrap();
     let (status, _, stderr) = ferry(&["validate", path], &[]);
     assert!(status.success(), "{stderr}");
+
+    // A token too short to resist guessing is refused before anything starts, too.
+    let short = [("FERRY_ADMIN_TOKEN", Path::new("short123"))];
+    let (status, _, stderr) = ferry(&["validate", path], &short);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("FERRY_ADMIN_TOKEN is shorter than 16"),
+        "{stderr}"
+    );
 }

@@ -77,7 +77,8 @@ fn describe() {
     describe_gauge!("ferry_item_enabled", "1 when the item is enabled");
     describe_gauge!(
         "ferry_item_in_trouble",
-        "1 when the item's adapter cannot work (not started, consumer cancelled, blocked)"
+        "1 when the item's adapter cannot work (not started, consumer cancelled, blocked) or \
+         its current message is being retried (delivery failing)"
     );
     describe_histogram!(
         "ferry_processing_seconds",

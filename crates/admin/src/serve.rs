@@ -111,14 +111,22 @@ pub async fn start(
     Ok(running)
 }
 
-/// Reads what the admin section names (the users file, the TLS certificate and key)
-/// without starting anything, so a mistake stops `ferry validate` and `ferry run` before
+/// Checks what the admin section names (the token variable, the users file, the TLS
+/// certificate and key) without starting anything, so a mistake stops `ferry validate` and `ferry run` before
 /// the production takes a message.
 ///
 /// # Errors
 ///
 /// [`AdminError::Credentials`] or [`AdminError::Tls`], naming the file and the fault.
-pub fn check(settings: &AdminSettings) -> Result<(), AdminError> {
+pub fn check(
+    settings: &AdminSettings,
+    store_folder: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), AdminError> {
+    if let Some(value) = env(&settings.token_env) {
+        crate::token::checked_token(&settings.token_env, &value, store_folder)
+            .map_err(AdminError::Credentials)?;
+    }
     if let Some(users) = &settings.users {
         Credentials::new(String::new(), Some(users))
             .map_err(|error| AdminError::Credentials(error.to_string()))?;

@@ -38,21 +38,8 @@ pub fn admin_token(
     store_folder: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(String, TokenSource), String> {
-    if let Some(token) = env(variable) {
-        let token = token.trim().to_owned();
-        if token.is_empty() {
-            return Err(format!(
-                "{variable} is set but empty: give it a token, or unset it and Ferry generates \
-                 one in {}",
-                store_folder.join(TOKEN_FILE).display()
-            ));
-        }
-        if token.chars().count() < MIN_TOKEN_LEN {
-            return Err(format!(
-                "{variable} is shorter than {MIN_TOKEN_LEN} characters: use a long random \
-                 token (e.g. `openssl rand -base64 32`), or unset it and Ferry generates one"
-            ));
-        }
+    if let Some(value) = env(variable) {
+        let token = checked_token(variable, &value, store_folder)?;
         // A token file left by an earlier start would only mislead the CLI now.
         let _ = std::fs::remove_file(store_folder.join(TOKEN_FILE));
         return Ok((token, TokenSource::Variable(variable.to_owned())));
@@ -67,6 +54,33 @@ pub fn admin_token(
         )
     })?;
     Ok((token, TokenSource::Generated(path)))
+}
+
+/// The token in `value`, the text of `variable`, trimmed.
+///
+/// # Errors
+///
+/// A message when it is empty or shorter than [`MIN_TOKEN_LEN`].
+pub(crate) fn checked_token(
+    variable: &str,
+    value: &str,
+    store_folder: &Path,
+) -> Result<String, String> {
+    let token = value.trim();
+    if token.is_empty() {
+        return Err(format!(
+            "{variable} is set but empty: give it a token, or unset it and Ferry generates \
+             one in {}",
+            store_folder.join(TOKEN_FILE).display()
+        ));
+    }
+    if token.chars().count() < MIN_TOKEN_LEN {
+        return Err(format!(
+            "{variable} is shorter than {MIN_TOKEN_LEN} characters: use a long random \
+             token (e.g. `openssl rand -base64 32`), or unset it and Ferry generates one"
+        ));
+    }
+    Ok(token.to_owned())
 }
 
 /// Reads a token file written by a running Ferry (for the CLI).
