@@ -417,5 +417,64 @@ async fn a_message_in_retries_shows_as_trouble_but_keeps_the_production_ready() 
     })
     .await;
     assert_eq!(handle.item("Out").unwrap().trouble, None);
+    let header = store.header(id).unwrap().unwrap();
+    assert_eq!(
+        header.reason, None,
+        "a delivered message keeps no failure reason"
+    );
+
+    // Input the service rejected has no queue to go back to: a resend is refused.
+    let mut bad = hl7(2);
+    bad.rejected = Some("no MSH segment".to_owned());
+    let rejected = submit(&ctx, bad).await;
+    let refused = handle.resend(rejected, "token").unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("cannot be resent: 'Probe' has no queue"),
+        "{refused}"
+    );
     started.engine.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_mllp_service_closes_its_connections_and_takes_nothing_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = "production: disabled-mllp\nstore: { path: \"${DIR}/data\" }\nitems:\n  \
+                - name: In\n    service: mllp\n    targets: [Out]\n    settings: { listen: \
+                '127.0.0.1:0' }\n  - name: Out\n    operation: file\n    settings: { path: \
+                \"${DIR}/out\" }\n";
+    let running = common::inproc::Running::start(dir.path(), yaml).await;
+    let address = running.listening("In").await;
+    let mut open = common::mllp::Sender::connect(address).await;
+    let handle = running.engine.handle();
+
+    // A connection open when the item is disabled is closed; a sender mid-message sees the
+    // close instead of waiting for an ACK, and its message is not taken in later.
+    handle.set_enabled("In", false, "token").unwrap();
+    open.send(&m(1)).await;
+    assert_eq!(
+        open.reply(Duration::from_secs(5)).await,
+        None,
+        "closed, no ACK"
+    );
+    let mut refused = common::mllp::Sender::connect(address).await;
+    refused.send(&m(2)).await;
+    assert_eq!(
+        refused.reply(Duration::from_secs(5)).await,
+        None,
+        "new ones closed too"
+    );
+
+    handle.set_enabled("In", true, "token").unwrap();
+    let mut sender = common::mllp::Sender::connect(address).await;
+    let ack = sender.exchange(&m(3)).await;
+    assert!(String::from_utf8_lossy(&ack).contains("MSA|AA|MSG0003"));
+    let stored = running.headers_for("Out");
+    assert_eq!(
+        stored.len(),
+        1,
+        "only the message sent while enabled is stored"
+    );
+    running.stop().await;
 }

@@ -51,6 +51,18 @@ pub enum EngineError {
     /// The store refused an admin action.
     #[error("{0}")]
     Admin(#[source] StoreError),
+    /// The message cannot be queued again: it is input its service rejected (kept with
+    /// the service as its target, which has no queue), or its target is gone.
+    #[error(
+        "message {id} cannot be resent: '{target}' has no queue (rejected input stays as \
+         the record of what came in; have the sender send it again, corrected)"
+    )]
+    NotResendable {
+        /// The message.
+        id: MessageId,
+        /// Its target.
+        target: ItemName,
+    },
     /// A search names an HL7 field the production does not index.
     #[error(
         "`{field}` is not indexed: this production indexes {indexed}; add it to \

@@ -193,9 +193,21 @@ impl EngineHandle {
     ///
     /// # Errors
     ///
+    /// [`EngineError::NotResendable`] for input a service rejected (its target is the
+    /// service, which has no queue) or a target no longer in the production;
     /// [`EngineError::Admin`] when the store refuses (unknown id, a write failure).
     pub fn resend(&self, id: MessageId, actor: &str) -> Result<MessageId, EngineError> {
         let store = &self.shared.store;
+        let target = store
+            .header(id)
+            .map_err(EngineError::Admin)?
+            .map(|h| h.target);
+        let takes_messages = |name: &ItemName| {
+            (self.shared.items.get(name)).is_some_and(|state| state.role != Role::Service)
+        };
+        if let Some(target) = target.filter(|target| !takes_messages(target)) {
+            return Err(EngineError::NotResendable { id, target });
+        }
         let resent = store.resend(id, actor).map_err(EngineError::Admin)?;
         if let Ok(Some(header)) = store.header(resent) {
             self.shared.items.wake(&[header.target]);

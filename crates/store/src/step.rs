@@ -36,7 +36,12 @@ impl SledStore {
         }
         let (status, reason) = outcome_status(&step.outcome);
         stored.header.status = status;
-        stored.header.reason = reason.or(stored.header.reason);
+        // A message that got through keeps no reason: an earlier attempt's failure on a
+        // Completed message reads as if it had failed.
+        stored.header.reason = match step.outcome {
+            crate::Outcome::Completed => None,
+            _ => reason.or(stored.header.reason),
+        };
         stored.header.updated = stamp.time;
         writer.update_header(Status::Delivered, &stored)?;
 

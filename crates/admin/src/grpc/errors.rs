@@ -25,6 +25,7 @@ pub(crate) fn engine_code(error: &EngineError) -> Code {
     match error {
         EngineError::UnknownItem(_) => Code::NotFound,
         EngineError::NotIndexed { .. } => Code::InvalidArgument,
+        EngineError::NotResendable { .. } => Code::FailedPrecondition,
         EngineError::Admin(store) | EngineError::Flush(store) => store_code(store),
         EngineError::Store { source, .. } => store_code(source),
         EngineError::Invalid(_) => Code::Internal,
