@@ -129,10 +129,17 @@ impl Service for HttpService {
             shutdown: ctx.shutdown.clone(),
             ctx: ctx.clone(),
         });
-        serve_connections(&ctx, listener, config.max_connections, |socket, peer| {
-            let shared = Arc::clone(&shared);
-            async move { shared.connection(socket, peer).await }
-        })
+        let serve = ferry_adapter::WhileDisabled::Serve;
+        serve_connections(
+            &ctx,
+            listener,
+            config.max_connections,
+            serve,
+            |socket, peer| {
+                let shared = Arc::clone(&shared);
+                async move { shared.connection(socket, peer).await }
+            },
+        )
         .await;
         Ok(())
     }

@@ -59,7 +59,8 @@ impl Service for MllpService {
             config.local_facility.clone(),
         );
         let receiver = Arc::new(Receiver::new(ctx.clone(), config, answers, acceptor));
-        serve_connections(&ctx, listener, max_connections, |socket, peer| {
+        let refuse = ferry_adapter::WhileDisabled::Refuse;
+        serve_connections(&ctx, listener, max_connections, refuse, |socket, peer| {
             let receiver = Arc::clone(&receiver);
             async move { receiver.serve(socket, peer).await }
         })

@@ -31,7 +31,7 @@ pub use inbound::{
     CharsetChoice, DuplicatePolicy, InboundMessage, Intake, IntakeError, InvalidText, Reply,
     ReplyOutcome, Service, ServiceContext, Submitted,
 };
-pub use listen::{announce_listener, bind_listener, serve_connections};
+pub use listen::{WhileDisabled, announce_listener, bind_listener, serve_connections};
 pub use media_type::{HL7_V2_MEDIA_TYPE, MediaType, content_type_for};
 pub use outbound::{Delivered, Delivery, DeliveryError, FailureClass, Operation};
 pub use registry::{OperationFactory, Registry, ServiceFactory};

@@ -23,6 +23,16 @@ use crate::{AdapterError, ServiceContext};
 /// left), so the loop does not spin.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
+/// What a listening service does with connections while its item is disabled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhileDisabled {
+    /// Close new and open connections (MLLP: a sender must not wait for an ACK that
+    /// cannot come, nor have its message taken in after it gave up).
+    Refuse,
+    /// Keep serving them; the service answers each request itself (HTTP: 503).
+    Serve,
+}
+
 /// Logs `listening item=… addr=IP:PORT` with the address actually bound (the real port
 /// when port 0 was asked for). End-to-end tests read this line instead of sleeping.
 pub fn announce_listener(item: &ItemName, addr: SocketAddr) {
@@ -50,11 +60,13 @@ pub async fn bind_listener(
 
 /// Accepts connections until the production stops, each served by `serve` on its own
 /// task, at most `max_connections` at once; then closes the listener and waits for the
-/// connections, so each finishes the message it is storing and answers it.
+/// connections, so each finishes the message it is storing and answers it. While the item
+/// is disabled, `while_disabled` says whether connections are closed or served.
 pub async fn serve_connections<F, Fut>(
     ctx: &ServiceContext,
     listener: TcpListener,
     max_connections: usize,
+    while_disabled: WhileDisabled,
     serve: F,
 ) where
     F: Fn(TcpStream, SocketAddr) -> Fut,
@@ -74,9 +86,25 @@ pub async fn serve_connections<F, Fut>(
         };
         match accepted {
             Ok((socket, peer)) => {
+                let refuse = while_disabled == WhileDisabled::Refuse;
+                if refuse && !*ctx.enabled.borrow() {
+                    tracing::debug!(item = %ctx.item, %peer, "disabled: connection closed");
+                    continue;
+                }
                 let connection = serve(socket, peer);
+                let mut enabled = ctx.enabled.clone();
                 connections.spawn(async move {
-                    connection.await;
+                    if refuse {
+                        // Disabling closes the connection: a sender waiting for its ACK
+                        // sees the close and sends again later, rather than wait on a
+                        // service that takes nothing in.
+                        tokio::select! {
+                            () = connection => {}
+                            _ = enabled.wait_for(|on| !*on) => {}
+                        }
+                    } else {
+                        connection.await;
+                    }
                     drop(slot);
                 });
             }
