@@ -88,15 +88,30 @@ function showLogin(askUser) {
   });
 }
 
-whenLoggedOut((error) => {
-  if (loggedIn) showLogin(Boolean(error.body && error.body.users));
+// Whether the login form should ask for a user name: only /api/session says whether the
+// production has named users, so ask it whenever the form is shown.
+async function askLogin() {
+  let users = false;
+  try {
+    await get('/api/session');
+  } catch (error) {
+    users = Boolean(error.body && error.body.users);
+  }
+  showLogin(users);
+}
+
+whenLoggedOut(() => {
+  if (!loggedIn) return;
+  askLogin();
+  notify('The session ended (logged out elsewhere, expired, or Ferry restarted); log in again.',
+    'error');
 });
 
 document.getElementById('logout').addEventListener('click', async () => {
   try {
     await post('/api/logout');
   } finally {
-    showLogin(false);
+    askLogin();
   }
 });
 
