@@ -112,8 +112,8 @@ pub async fn start(
 }
 
 /// Checks what the admin section names (the token variable, the users file, the TLS
-/// certificate and key) without starting anything, so a mistake stops `ferry validate` and `ferry run` before
-/// the production takes a message.
+/// certificate and key) without starting anything, so a mistake stops `ferry validate`
+/// and `ferry run` before the production takes a message.
 ///
 /// # Errors
 ///
