@@ -413,7 +413,9 @@ fn hash_password_prints_a_credentials_line() {
     let users = dir.path().join("users");
     std::fs::write(&users, &line).unwrap();
     let credentials = ferry_admin::Credentials::new("t".to_owned(), Some(&users)).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let checked = runtime.block_on(credentials.check_password("alice", "correct horse"));
     assert!(checked.is_ok());
 }
