@@ -478,3 +478,41 @@ async fn a_disabled_mllp_service_closes_its_connections_and_takes_nothing_in() {
     );
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_http_service_answers_503_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = "production: disabled-http\nstore: { path: \"${DIR}/data\" }\nitems:\n  \
+                - name: In\n    service: http\n    targets: [Out]\n    settings: { listen: \
+                '127.0.0.1:0' }\n  - name: Out\n    operation: file\n    settings: { path: \
+                \"${DIR}/out\" }\n";
+    let running = common::inproc::Running::start(dir.path(), yaml).await;
+    let url = format!("http://{}/messages", running.listening("In").await);
+    let client = reqwest::Client::new();
+    let post = || {
+        client
+            .post(&url)
+            .header("content-type", "x-application/hl7-v2+er7")
+            .body(m(1))
+            .send()
+    };
+
+    running
+        .engine
+        .handle()
+        .set_enabled("In", false, "token")
+        .unwrap();
+    let refused = post().await.unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert!(running.headers_for("Out").is_empty(), "nothing taken in");
+
+    running
+        .engine
+        .handle()
+        .set_enabled("In", true, "token")
+        .unwrap();
+    let accepted = post().await.unwrap();
+    assert_eq!(accepted.status(), reqwest::StatusCode::ACCEPTED);
+    running.stop().await;
+}

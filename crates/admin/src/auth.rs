@@ -346,6 +346,27 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_password_that_passed_is_not_hashed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("users");
+        let hash = hash_password("s3cret pass").unwrap();
+        std::fs::write(&file, format!("alice:{hash}\n")).unwrap();
+        let credentials = Credentials::new("tok".to_owned(), Some(&file)).unwrap();
+
+        // More calls than the per-name ration allows hash checks: only the first hashes.
+        for _ in 0..3 * CHECKS_PER_USER_PER_MINUTE {
+            let checked = credentials.check_password("alice", "s3cret pass").await;
+            assert_eq!(checked, Ok(Actor("alice".to_owned())));
+        }
+        let wrong = credentials.check_password("alice", "s3cret pas").await;
+        assert_eq!(
+            wrong,
+            Err(Refusal::Wrong),
+            "another password is still checked"
+        );
+    }
+
     proptest::proptest! {
         /// A credentials file of any text loads or is refused with its line, never a panic.
         #[test]

@@ -156,16 +156,11 @@ impl EngineHandle {
     ///
     /// [`EngineError::UnknownItem`].
     pub fn set_enabled(&self, item: &str, enabled: bool, actor: &str) -> Result<(), EngineError> {
-        let name = ItemName::new(item);
-        let state = self
-            .shared
-            .items
-            .get(&name)
-            .ok_or_else(|| EngineError::UnknownItem(item.to_owned()))?;
+        let state = self.state(item)?;
         state.enabled.send_replace(enabled);
 
         let verb = if enabled { "enabled" } else { "disabled" };
-        self.admin_event(&name, actor, format!("item {verb}"));
+        self.admin_event(&state.name, actor, format!("item {verb}"));
         Ok(())
     }
 
@@ -178,15 +173,18 @@ impl EngineHandle {
     ///
     /// [`EngineError::UnknownItem`].
     pub fn restart(&self, item: &str, actor: &str) -> Result<(), EngineError> {
-        let name = ItemName::new(item);
-        let state = self
-            .shared
-            .items
-            .get(&name)
-            .ok_or_else(|| EngineError::UnknownItem(item.to_owned()))?;
+        let state = self.state(item)?;
         state.restarts.send_modify(|generation| *generation += 1);
-        self.admin_event(&name, actor, "item restarted".to_owned());
+        self.admin_event(&state.name, actor, "item restarted".to_owned());
         Ok(())
+    }
+
+    /// The run-time state of the item named `item`.
+    fn state(&self, item: &str) -> Result<&Arc<crate::items::ItemState>, EngineError> {
+        self.shared
+            .items
+            .get(&ItemName::new(item))
+            .ok_or_else(|| EngineError::UnknownItem(item.to_owned()))
     }
 
     /// Queues a copy of message `id` for its target again and wakes the target.
